@@ -1,0 +1,13 @@
+"""skadapt: brain-inspired dendritic adaptation for scikit-learn.
+
+The estimator is :class:`DendriticClassifier` (``skadapt/_classifier.py``); the
+update rules are in ``skadapt/_rules.py`` and the compiled training loop in
+``skadapt/_kernel.py``.
+"""
+
+from ._classifier import DendriticClassifier
+from .exceptions import DivergenceError
+
+__version__ = "0.1.0"
+
+__all__ = ["DendriticClassifier", "DivergenceError", "__version__"]

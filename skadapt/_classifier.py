@@ -1,0 +1,823 @@
+"""DendriticClassifier: the scikit-learn estimator over the compiled learner."""
+
+import copy
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+    unique_labels,
+)
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _config
+from ._kernel import STATUS_NONFINITE_LOSS, train_epoch
+from ._network import ACTIVATIONS, forward, init_params, layout, unpack
+from .exceptions import DivergenceError
+
+_EMPTY_INT = np.empty(0, np.int32)
+
+
+class DendriticClassifier(ClassifierMixin, BaseEstimator):
+    """Feed-forward classifier trained online with dendritic adaptation.
+
+    A fully connected network (softmax output, cross-entropy loss) trained one
+    example at a time (or in mini-batches) by a Numba-compiled learner. The
+    default rule, ``"dendritic"``, gives every adaptable element (a weight, a
+    dendrite, or a unit) its own step size, which grows while consecutive
+    learning steps agree in sign, falls back when they disagree, and relaxes
+    back toward the base step with the time since the element last stepped.
+    A zero gradient (for instance a blank input pixel) is no event: nothing
+    about that element changes. This is skadapt's own formulation of the
+    mechanism reported by Sardi et al. (2020); see the user guide.
+
+    The same kernel runs the baselines a comparison needs: plain SGD, momentum,
+    Nesterov momentum, Adam, delta-bar-delta and online iRprop-.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Number of units of each hidden layer; ``()`` gives a linear softmax
+        classifier.
+    activation : {"sigmoid", "relu", "tanh"}, default="sigmoid"
+        Activation of the hidden units.
+    rule : {"dendritic", "sgd", "momentum", "nesterov", "adam", \
+            "delta_bar_delta", "rprop"}, default="dendritic"
+        Update rule.
+    learning_rate_init : float, default=0.001
+        Base step ``eta0`` of every rule (for ``"rprop"``: the initial step).
+    alpha : float, default=0.0
+        L2 penalty on the weights (not the biases). For the adaptive-gain rules
+        it acts on the weights that step, i.e. that have a non-zero gradient.
+    batch_size : int, default=1
+        Examples per update; 1 is online learning.
+    max_iter : int, default=200
+        Maximum number of epochs of ``fit``.
+    tol : float or None, default=1e-4
+        Stop when the training loss (or the validation score with
+        ``early_stopping``) does not improve by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. ``None`` runs ``max_iter``
+        epochs.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    shuffle : bool, default=True
+        Shuffle the examples before each epoch (also in ``partial_fit``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling and the validation split.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when its
+        accuracy stops improving and restore the best weights.
+    validation_fraction : float, default=0.1
+        Share of the training data held out with ``early_stopping``.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and optimiser state.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights.
+    verbose : int, default=0
+        Print the loss of each epoch.
+    scope : {"synapse", "dendrite", "unit"}, default="synapse"
+        ``rule="dendritic"`` only: what shares one step size. ``"synapse"``: each
+        weight; ``"dendrite"``: each block of ``n_dendrites`` contiguous input
+        blocks of a unit (plus one for its bias), coherence measured on the
+        block's summed gradient; ``"unit"``: all incoming weights of a unit,
+        coherence measured on the unit's delta.
+    n_dendrites : int, default=4
+        Number of input blocks per unit with ``scope="dendrite"``.
+    growth : {"additive", "multiplicative"}, default="additive"
+        How the gain grows on a coherent step: ``gain += gain_up`` or
+        ``gain *= gain_up``.
+    gain_up : float, default=0.1
+        Amount (additive) or factor (multiplicative, >= 1) of growth.
+    fallback : {"reset", "shrink"}, default="reset"
+        What an incoherent step does: reset the gain to 1, or multiply it by
+        ``gain_down``.
+    gain_down : float, default=0.5
+        Shrink factor of ``fallback="shrink"``.
+    coherence : {"sign", "trace"}, default="sign"
+        Compare the gradient's sign with the previous non-zero gradient's sign,
+        or with an exponential trace of past gradients.
+    trace_decay : float, default=0.5
+        Decay of the trace of ``coherence="trace"``.
+    relax_time : float or None, default=None
+        Time constant, in examples seen, of the gain's relaxation toward 1
+        between events; ``None`` disables the relaxation.
+    base : {"gradient", "rms", "sign"}, default="rms"
+        The step the gain multiplies: the gradient, the gradient over the root
+        of a running mean of its square (updated on events only, with
+        ``beta_2`` and ``epsilon``), or its sign.
+    min_gain, max_gain : float, default=0.01, 10.0
+        Bounds of the gain (the step size in units of ``learning_rate_init``) of
+        the adaptive-gain rules: dendritic, delta_bar_delta and rprop.
+    momentum : float, default=0.9
+        Momentum of ``"momentum"`` and ``"nesterov"``.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's decay rates; ``beta_2`` also for ``base="rms"``.
+    epsilon : float, default=1e-8
+        Adam's (and ``base="rms"``'s) numerical stabiliser.
+    dbd_kappa : float, default=0.1
+        Delta-bar-delta's additive increase, in units of ``learning_rate_init``.
+    dbd_phi : float, default=0.1
+        Delta-bar-delta's multiplicative decrease (the step is multiplied by
+        ``1 - dbd_phi``).
+    dbd_theta : float, default=0.7
+        Delta-bar-delta's trace decay.
+    rprop_increase, rprop_decrease : float, default=1.2, 0.5
+        iRprop-'s step factors on agreeing and disagreeing signs.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coefs_ : list of ndarray
+        Weight matrices, ``coefs_[l]`` of shape ``(n_in, n_out)`` (views into
+        the model's parameters).
+    intercepts_ : list of ndarray
+        Bias vectors.
+    step_sizes_ : list of ndarray
+        Read-only: each weight's current step size (for the adaptive-gain
+        rules ``learning_rate_init`` times its relaxed gain; for Adam its
+        effective per-weight step; for the other baselines
+        ``learning_rate_init``), same shapes as ``coefs_``.
+    intercept_step_sizes_ : list of ndarray
+        Read-only: the same for the biases.
+    n_iter_ : int
+        Epochs run by the last ``fit`` (or counted over ``partial_fit`` calls).
+    t_ : int
+        Training examples seen by the learner.
+    loss_ : float
+        Mean weighted cross-entropy of the last epoch (each example's loss
+        taken before its update) plus the L2 term.
+    loss_curve_ : list of float
+        ``loss_`` after each epoch.
+    best_loss_ : float or None
+        Lowest ``loss_`` seen (``None`` with ``early_stopping``).
+    validation_scores_ : list of float or None
+        Validation accuracy after each epoch with ``early_stopping``.
+    best_validation_score_ : float or None
+        Best validation accuracy with ``early_stopping``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during fit, when X has string column names.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units (the number of classes).
+    out_activation_ : str
+        ``"softmax"``.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : Multi-layer perceptron with global
+        step-size solvers.
+    sklearn.linear_model.SGDClassifier : Linear models trained by SGD.
+
+    Notes
+    -----
+    Online learning depends on the order of the examples; see the user guide
+    for which invariances the estimator does and does not have.
+
+    References
+    ----------
+    Sardi S., Vardi R., Meir Y., Tugendhaft Y., Hodassman S., Goldental A. and
+    Kanter I. (2020). Brain experiments imply adaptation mechanisms which
+    outperform common AI learning algorithms. Scientific Reports 10, 6923.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skadapt import DendriticClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = DendriticClassifier(max_iter=5, random_state=0).fit(X / 16, y)
+    >>> clf.score(X / 16, y) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "rule": [StrOptions(set(_config.RULES))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "warm_start": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "verbose": ["verbose"],
+        "scope": [StrOptions({"synapse", "dendrite", "unit"})],
+        "n_dendrites": [Interval(Integral, 1, None, closed="left")],
+        "growth": [StrOptions({"additive", "multiplicative"})],
+        "gain_up": [Interval(Real, 0, None, closed="left")],
+        "fallback": [StrOptions({"reset", "shrink"})],
+        "gain_down": [Interval(Real, 0, 1, closed="neither")],
+        "coherence": [StrOptions({"sign", "trace"})],
+        "trace_decay": [Interval(Real, 0, 1, closed="left")],
+        "relax_time": [Interval(Real, 0, None, closed="neither"), None],
+        "base": [StrOptions({"gradient", "rms", "sign"})],
+        "min_gain": [Interval(Real, 0, None, closed="neither")],
+        "max_gain": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "dbd_kappa": [Interval(Real, 0, None, closed="left")],
+        "dbd_phi": [Interval(Real, 0, 1, closed="left")],
+        "dbd_theta": [Interval(Real, 0, 1, closed="left")],
+        "rprop_increase": [Interval(Real, 1, None, closed="left")],
+        "rprop_decrease": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="sigmoid",
+        rule="dendritic",
+        *,
+        learning_rate_init=0.001,
+        alpha=0.0,
+        batch_size=1,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        class_weight=None,
+        verbose=0,
+        scope="synapse",
+        n_dendrites=4,
+        growth="additive",
+        gain_up=0.1,
+        fallback="reset",
+        gain_down=0.5,
+        coherence="sign",
+        trace_decay=0.5,
+        relax_time=None,
+        base="rms",
+        min_gain=0.01,
+        max_gain=10.0,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        dbd_kappa=0.1,
+        dbd_phi=0.1,
+        dbd_theta=0.7,
+        rprop_increase=1.2,
+        rprop_decrease=0.5,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.rule = rule
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.class_weight = class_weight
+        self.verbose = verbose
+        self.scope = scope
+        self.n_dendrites = n_dendrites
+        self.growth = growth
+        self.gain_up = gain_up
+        self.fallback = fallback
+        self.gain_down = gain_down
+        self.coherence = coherence
+        self.trace_decay = trace_decay
+        self.relax_time = relax_time
+        self.base = base
+        self.min_gain = min_gain
+        self.max_gain = max_gain
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.dbd_kappa = dbd_kappa
+        self.dbd_phi = dbd_phi
+        self.dbd_theta = dbd_theta
+        self.rprop_increase = rprop_increase
+        self.rprop_decrease = rprop_decrease
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_label = False
+        return tags
+
+    # ------------------------------------------------------- fitted views
+    @property
+    def coefs_(self):
+        check_is_fitted(self, "_params")
+        return unpack(self._params, self._sizes)[0]
+
+    @property
+    def intercepts_(self):
+        check_is_fitted(self, "_params")
+        return unpack(self._params, self._sizes)[1]
+
+    def _step_size_vector(self):
+        """Each parameter's current step size, as one flat read-only vector."""
+        check_is_fitted(self, "_params")
+        st = self._state
+        eta0 = self.learning_rate_init
+        rule = st["rule"]
+        if rule in _config.BASELINE_RULES:
+            if rule != "adam" or st["counters"][1] == 0:
+                return np.full(self._params.shape, eta0)
+            s = st["counters"][1]
+            lr = eta0 * np.sqrt(1 - self.beta_2**s) / (1 - self.beta_1**s)
+            return lr / (np.sqrt(st["pstate"][1].astype(np.float64)) + self.epsilon)
+        gain, last = st["gstate"][0].astype(np.float64), st["glast"]
+        relax = self.relax_time if rule == "dendritic" else None
+        if relax is not None:
+            gain = 1.0 + (gain - 1.0) * np.exp(-(st["counters"][0] - last) / relax)
+        scope = st["scope"]
+        if scope == "synapse":
+            per_param = gain
+        else:
+            per_param = np.empty(self._params.shape)
+            g_off, _ = _config.group_layout(self._sizes, scope, st["n_dendrites"])
+            w_off, b_off, _ = layout(self._sizes)
+            for l in range(len(self._sizes) - 1):
+                n_in, n_out = self._sizes[l], self._sizes[l + 1]
+                if scope == "unit":
+                    g = gain[g_off[l] : g_off[l] + n_out]
+                    per_param[w_off[l] : b_off[l]] = np.tile(g, n_in)
+                    per_param[b_off[l] : b_off[l] + n_out] = g
+                else:
+                    nd = min(st["n_dendrites"], n_in)
+                    g = gain[g_off[l] : g_off[l] + n_out * (nd + 1)].reshape(n_out, nd + 1)
+                    block = (np.arange(n_in) * nd) // n_in
+                    per_param[w_off[l] : b_off[l]] = g[:, block].T.ravel()
+                    per_param[b_off[l] : b_off[l] + n_out] = g[:, nd]
+        return eta0 * per_param
+
+    @property
+    def step_sizes_(self):
+        vec = self._step_size_vector()
+        vec.flags.writeable = False
+        return unpack(vec, self._sizes)[0]
+
+    @property
+    def intercept_step_sizes_(self):
+        vec = self._step_size_vector()
+        vec.flags.writeable = False
+        return unpack(vec, self._sizes)[1]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_params")
+
+    # ------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network on (X, y) for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse input is used in CSR form; its zero entries
+            are skipped, never densified.
+        y : array-like of shape (n_samples,)
+            Target labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the examples; zero-weight examples are left
+            out.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        with _keep_state_on_error(self):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
+        reuse = self.warm_start and hasattr(self, "_params")
+        X, y = self._validate_input(X, y, reset=not reuse)
+        check_classification_targets(y)
+        classes = unique_labels(y)
+        if reuse:
+            self._check_labels(y, classes_known=self.classes_)
+            classes = self.classes_
+        elif classes.shape[0] < 2:
+            raise ValueError(
+                "The number of classes has to be greater than one; got "
+                f"{classes.shape[0]} class"
+            )
+        _config.check_rule_parameters(self)
+        X, y_idx, sw = self._prepare(X, y, classes, sample_weight)
+        rng = check_random_state(self.random_state)
+        model = self._start_model(X, classes, rng, reuse)
+        self._run(model, X, y_idx, sw, incremental=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Update the model with one pass over (X, y).
+
+        The optimiser's state (every step size, gain and running mean) carries
+        over between calls.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Target labels.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, must be left out or
+            unchanged afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the examples.
+
+        Returns
+        -------
+        self : object
+            Updated estimator.
+        """
+        with _keep_state_on_error(self):
+            return self._partial_fit(X, y, classes, sample_weight)
+
+    def _partial_fit(self, X, y, classes, sample_weight):
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit. Use "
+                "sklearn.utils.compute_class_weight to compute the weights and "
+                "pass them as a dict."
+            )
+        first = not hasattr(self, "classes_") or not hasattr(self, "_params")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        X, y = self._validate_input(X, y, reset=first)
+        check_classification_targets(y)
+        # Validate `classes` on a scratch object so a failing call changes nothing.
+        probe = _ClassesProbe(self.classes_ if not first else None)
+        _check_partial_fit_first_call(probe, classes)
+        classes = probe.classes_
+        if classes.shape[0] < 2:
+            raise ValueError(
+                "The number of classes has to be greater than one; got "
+                f"{classes.shape[0]} class"
+            )
+        self._check_labels(y, classes_known=classes)
+        _config.check_rule_parameters(self)
+        X, y_idx, sw = self._prepare(X, y, classes, sample_weight)
+        rng = check_random_state(self.random_state) if first else None
+        model = self._start_model(X, classes, rng, reuse=not first)
+        self._run(model, X, y_idx, sw, incremental=True)
+        return self
+
+    # ------------------------------------------------------------ helpers
+    def _validate_input(self, X, y, reset):
+        dtype = [np.float64, np.float32]
+        if not reset and hasattr(self, "_params"):
+            dtype = self._params.dtype
+        return validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=["csr", "csc", "coo", "lil", "dok", "bsr", "dia"],
+            dtype=dtype,
+            order="C",
+        )
+
+    @staticmethod
+    def _check_labels(y, classes_known):
+        unseen = np.setdiff1d(unique_labels(y), classes_known)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels not in classes: {unseen.tolist()}; the classes "
+                f"are {np.asarray(classes_known).tolist()}."
+            )
+
+    def _prepare(self, X, y, classes, sample_weight):
+        """CSR with canonical indices, class indices, per-example weights."""
+        if sp.issparse(X):
+            X = sp.csr_matrix(X)
+        y_idx = np.searchsorted(classes, y).astype(np.int64)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if self.class_weight is not None:
+            cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+            sw = sw * cw[y_idx]
+        if not np.any(sw > 0):
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        if np.any(sw == 0):  # an example of zero weight carries nothing to learn
+            keep = np.flatnonzero(sw > 0)
+            X, y_idx, sw = X[keep], y_idx[keep], sw[keep]
+        return X, y_idx, sw
+
+    def _start_model(self, X, classes, rng, reuse):
+        """The model to train: a copy of the fitted one, or a fresh one."""
+        hidden = list(np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object)))
+        if not all(isinstance(h, Integral) and h >= 1 for h in hidden):
+            raise ValueError(
+                "hidden_layer_sizes must contain positive integers only; got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        sizes = [X.shape[1], *[int(h) for h in hidden], len(classes)]
+        scope = _config.effective_scope(self)
+        key = (self.rule, scope, self.n_dendrites)
+        if reuse:
+            if list(self._sizes) != sizes:
+                raise ValueError(
+                    f"The network's layer sizes {list(self._sizes)} differ from those "
+                    f"asked for now, {sizes}; refit without warm_start."
+                )
+            old = self._state
+            params = self._params.copy()
+            if old["key"] == key:
+                state = copy.deepcopy(old)
+                return _Model(classes, sizes, params, state, list(self.loss_curve_),
+                              self.n_iter_)
+            dtype = params.dtype
+            rng = copy.deepcopy(old["rng"])
+        else:
+            dtype = X.dtype
+            params = init_params(sizes, self.activation, rng, dtype)
+        _, n_groups = _config.group_layout(sizes, scope, self.n_dendrites)
+        state = {
+            "key": key,
+            "rule": self.rule,
+            "scope": scope,
+            "n_dendrites": self.n_dendrites,
+            "pstate": np.zeros((2, params.shape[0]), dtype),
+            "gstate": np.zeros((2, n_groups), dtype),
+            "glast": np.zeros(n_groups, np.int64),
+            "counters": np.zeros(2, np.int64),
+            "rng": rng,
+        }
+        state["gstate"][0] = 1.0
+        curve = list(self.loss_curve_) if reuse else []
+        n_iter = self.n_iter_ if reuse else 0
+        return _Model(classes, sizes, params, state, curve, n_iter)
+
+    def _epoch(self, model, X, y_idx, sw, order, batch_size, icfg, fcfg, g_off):
+        if sp.issparse(X):
+            args = (np.empty((0, 0), X.dtype), X.data, X.indices, X.indptr, True)
+        else:
+            args = (X, np.empty(0, X.dtype), _EMPTY_INT, _EMPTY_INT, False)
+        st = model.state
+        w_off, b_off, _ = layout(model.sizes)
+        loss_sum, status = train_epoch(
+            *args, y_idx, sw, order, batch_size, model.params,
+            np.asarray(model.sizes, np.int64), w_off, b_off, g_off, icfg, fcfg,
+            st["pstate"], st["gstate"], st["glast"], st["counters"],
+        )
+        if status != 0:
+            what = "loss" if status == STATUS_NONFINITE_LOSS else "weights"
+            raise DivergenceError(
+                f"Training diverged: the {what} became non-finite during epoch "
+                f"{model.n_iter + 1} (rule={self.rule!r}, learning_rate_init="
+                f"{self.learning_rate_init}). The estimator keeps its previous state. "
+                "Lower learning_rate_init or max_gain, or scale the input (e.g. with "
+                "StandardScaler)."
+            )
+        weights = np.concatenate([c.ravel() for c in unpack(model.params, model.sizes)[0]])
+        n = order.shape[0]
+        return loss_sum / n + 0.5 * self.alpha * float(weights @ weights) / n
+
+    def _run(self, model, X, y_idx, sw, incremental):
+        """Train ``model`` (a private copy), then commit it to the estimator."""
+        icfg, fcfg = _config.make_config(self)
+        g_off, _ = _config.group_layout(model.sizes, model.state["scope"], self.n_dendrites)
+        X_val = None
+        if self.early_stopping and not incremental:
+            idx = np.arange(X.shape[0])
+            try:
+                tr, va = train_test_split(
+                    idx, test_size=self.validation_fraction, stratify=y_idx,
+                    random_state=model.state["rng"],
+                )
+            except ValueError:
+                tr, va = train_test_split(
+                    idx, test_size=self.validation_fraction, random_state=model.state["rng"]
+                )
+            if va.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            X_val, y_val, sw_val = X[va], y_idx[va], sw[va]
+            X, y_idx, sw = X[tr], y_idx[tr], sw[tr]
+        n = X.shape[0]
+        batch_size = self.batch_size
+        if batch_size > n:
+            if not incremental:
+                warnings.warn(
+                    "Got `batch_size` larger than sample size. It is going to be clipped"
+                )
+            batch_size = n
+        rng = model.state["rng"]
+        epochs = 1 if incremental else self.max_iter
+        best_loss = np.inf
+        best_score = -np.inf
+        best_params = None
+        no_improvement = 0
+        val_scores = []
+        try:
+            for _ in range(epochs):
+                order = np.arange(n, dtype=np.int64)
+                if self.shuffle:
+                    rng.shuffle(order)
+                loss = self._epoch(model, X, y_idx, sw, order, batch_size, icfg, fcfg, g_off)
+                model.n_iter += 1
+                model.curve.append(loss)
+                if self.verbose:
+                    print(f"Iteration {model.n_iter}, loss = {loss:.8f}")
+                if incremental:
+                    break
+                if X_val is not None:
+                    score = model.score(X_val, y_val, sw_val, self.activation)
+                    val_scores.append(score)
+                    if self.verbose:
+                        print(f"Validation score: {score:f}")
+                    tol = -np.inf if self.tol is None else self.tol
+                    no_improvement = no_improvement + 1 if score < best_score + tol else 0
+                    if score > best_score:
+                        best_score = score
+                        best_params = model.params.copy()
+                else:
+                    if self.tol is not None and loss > best_loss - self.tol:
+                        no_improvement += 1
+                    else:
+                        no_improvement = 0
+                    best_loss = min(best_loss, loss)
+                if self.tol is not None and no_improvement > self.n_iter_no_change:
+                    if self.verbose:
+                        print("Stopping: no improvement by tol for n_iter_no_change epochs.")
+                    break
+            else:
+                if not incremental and self.tol is not None:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                        "and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+            if model.n_iter == 0:
+                raise
+        if best_params is not None:
+            model.params[...] = best_params
+        # commit
+        self.classes_ = model.classes
+        self._sizes = list(model.sizes)
+        self._params = model.params
+        self._state = model.state
+        self.n_layers_ = len(model.sizes)
+        self.n_outputs_ = len(model.classes)
+        self.out_activation_ = "softmax"
+        self.loss_curve_ = model.curve
+        self.loss_ = model.curve[-1]
+        self.n_iter_ = model.n_iter
+        self.t_ = int(model.state["counters"][0])
+        if X_val is not None:
+            self.validation_scores_ = val_scores
+            self.best_validation_score_ = best_score
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = min(model.curve)
+
+    # ---------------------------------------------------------- predicting
+    def _logits(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, accept_sparse=["csr", "csc", "coo", "lil", "dok", "bsr", "dia"],
+            dtype=[np.float64, np.float32],
+        )
+        if sp.issparse(X):
+            X = sp.csr_matrix(X)
+        coefs, intercepts = unpack(self._params, self._sizes)
+        return forward(X, coefs, intercepts, self.activation)
+
+    def decision_function(self, X):
+        """Output-layer scores: logits, or their difference for two classes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the score of the second class minus the first's
+            (positive means ``classes_[1]``); otherwise one column per class.
+        """
+        z = self._logits(X)
+        if z.shape[1] == 2:
+            return z[:, 1] - z[:, 0]
+        return z
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax of the output layer).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, columns ordered as ``classes_``.
+        """
+        return softmax(self._logits(X), axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class, columns ordered as ``classes_``.
+        """
+        return log_softmax(self._logits(X), axis=1)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        return self.classes_[np.argmax(self._logits(X), axis=1)]
+
+
+@contextmanager
+def _keep_state_on_error(est):
+    """Restore the estimator's attributes if the block raises (no half-fitted state)."""
+    saved = dict(est.__dict__)
+    try:
+        yield
+    except BaseException:
+        est.__dict__.clear()
+        est.__dict__.update(saved)
+        raise
+
+
+class _ClassesProbe:
+    """Stand-in that lets sklearn's partial-fit class check run without side effects."""
+
+    def __init__(self, classes):
+        if classes is not None:
+            self.classes_ = classes
+
+
+class _Model:
+    """A model being trained: parameters, optimiser state and history."""
+
+    def __init__(self, classes, sizes, params, state, curve, n_iter):
+        self.classes = classes
+        self.sizes = sizes
+        self.params = params
+        self.state = state
+        self.curve = curve
+        self.n_iter = n_iter
+
+    def score(self, X, y_idx, sw, activation):
+        coefs, intercepts = unpack(self.params, self.sizes)
+        pred = np.argmax(forward(X, coefs, intercepts, activation), axis=1)
+        return float(np.average(pred == y_idx, weights=sw))

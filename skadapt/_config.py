@@ -1,0 +1,116 @@
+"""From estimator parameters to the kernel's configuration arrays."""
+
+import numpy as np
+
+from . import _rules as R
+
+RULES = ("dendritic", "sgd", "momentum", "nesterov", "adam", "delta_bar_delta", "rprop")
+BASELINE_RULES = ("sgd", "momentum", "nesterov", "adam")
+GAIN_RULES = ("dendritic", "delta_bar_delta", "rprop")
+
+_BASELINE_CODE = {
+    "sgd": R.RULE_SGD,
+    "momentum": R.RULE_MOMENTUM,
+    "nesterov": R.RULE_NESTEROV,
+    "adam": R.RULE_ADAM,
+}
+_SCOPE = {"synapse": R.SCOPE_SYNAPSE, "dendrite": R.SCOPE_DENDRITE, "unit": R.SCOPE_UNIT}
+_GROWTH = {"additive": R.GROWTH_ADDITIVE, "multiplicative": R.GROWTH_MULTIPLICATIVE}
+_FALLBACK = {"reset": R.FALLBACK_RESET, "shrink": R.FALLBACK_SHRINK}
+_COHERENCE = {"sign": R.COHERENCE_SIGN, "trace": R.COHERENCE_TRACE}
+_BASE = {"gradient": R.BASE_GRADIENT, "rms": R.BASE_RMS, "sign": R.BASE_SIGN}
+_ACTIVATION = {"sigmoid": R.ACT_SIGMOID, "relu": R.ACT_RELU, "tanh": R.ACT_TANH}
+
+
+def effective_scope(est):
+    """The scope the rule runs at: only ``rule="dendritic"`` has groups."""
+    return est.scope if est.rule == "dendritic" else "synapse"
+
+
+def group_layout(sizes, scope, n_dendrites):
+    """Offsets of each layer's groups and the total number of groups.
+
+    Synapse scope has one group per parameter (the group index is the
+    parameter index); dendrite scope has ``min(n_dendrites, n_in) + 1`` groups
+    per unit (the input blocks plus the bias); unit scope one per unit.
+    """
+    n_layers = len(sizes) - 1
+    g_off = np.zeros(n_layers, np.int64)
+    pos = 0
+    for l in range(n_layers):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        g_off[l] = pos
+        if scope == "synapse":
+            pos += n_in * n_out + n_out
+        elif scope == "dendrite":
+            pos += n_out * (min(n_dendrites, n_in) + 1)
+        else:
+            pos += n_out
+    return g_off, pos
+
+
+def check_rule_parameters(est):
+    """Cross-parameter checks that ``_parameter_constraints`` cannot express."""
+    if est.rule == "dendritic" and est.growth == "multiplicative" and est.gain_up < 1.0:
+        raise ValueError(
+            "gain_up must be >= 1 when growth='multiplicative' "
+            f"(it is the factor a coherent step multiplies the gain by); got {est.gain_up}."
+        )
+    if est.min_gain > 1.0 or est.max_gain < 1.0:
+        raise ValueError(
+            "min_gain <= 1 <= max_gain is required (the gain starts at 1); got "
+            f"min_gain={est.min_gain}, max_gain={est.max_gain}."
+        )
+
+
+def make_config(est):
+    """Integer and float configuration arrays for the kernel."""
+    icfg = np.zeros(R.N_ICFG, np.int64)
+    fcfg = np.zeros(R.N_FCFG, np.float64)
+    rule = est.rule
+    icfg[R.I_ACTIVATION] = _ACTIVATION[est.activation]
+    icfg[R.I_SCOPE] = _SCOPE[effective_scope(est)]
+    icfg[R.I_N_DENDRITES] = est.n_dendrites
+    fcfg[R.F_ETA0] = est.learning_rate_init
+    fcfg[R.F_ALPHA] = est.alpha
+    fcfg[R.F_MOMENTUM] = est.momentum
+    fcfg[R.F_BETA1] = est.beta_1
+    fcfg[R.F_BETA2] = est.beta_2
+    fcfg[R.F_EPS] = est.epsilon
+    fcfg[R.F_GAIN_MIN] = est.min_gain
+    fcfg[R.F_GAIN_MAX] = est.max_gain
+    if rule in BASELINE_RULES:
+        icfg[R.I_RULE] = _BASELINE_CODE[rule]
+        # plain SGD without L2 leaves a weight with a zero gradient exactly where it is
+        icfg[R.I_SPARSE_EVENTS] = int(rule == "sgd" and est.alpha == 0)
+        return icfg, fcfg
+    icfg[R.I_RULE] = R.RULE_GAIN
+    icfg[R.I_SPARSE_EVENTS] = 1
+    if rule == "dendritic":
+        icfg[R.I_GROWTH] = _GROWTH[est.growth]
+        icfg[R.I_FALLBACK] = _FALLBACK[est.fallback]
+        icfg[R.I_COHERENCE] = _COHERENCE[est.coherence]
+        icfg[R.I_BASE] = _BASE[est.base]
+        fcfg[R.F_GAIN_UP] = est.gain_up
+        fcfg[R.F_GAIN_DOWN] = est.gain_down
+        fcfg[R.F_TRACE_DECAY] = est.trace_decay
+        fcfg[R.F_RELAX_TIME] = 0.0 if est.relax_time is None else est.relax_time
+    elif rule == "delta_bar_delta":
+        # Jacobs (1988): additive increase kappa, multiplicative decrease (1 - phi),
+        # coherence against an exponential trace with decay theta.
+        icfg[R.I_GROWTH] = R.GROWTH_ADDITIVE
+        icfg[R.I_FALLBACK] = R.FALLBACK_SHRINK
+        icfg[R.I_COHERENCE] = R.COHERENCE_TRACE
+        icfg[R.I_BASE] = R.BASE_GRADIENT
+        fcfg[R.F_GAIN_UP] = est.dbd_kappa
+        fcfg[R.F_GAIN_DOWN] = 1.0 - est.dbd_phi
+        fcfg[R.F_TRACE_DECAY] = est.dbd_theta
+    else:  # rprop: online iRprop- (Igel and Huesken 2000)
+        icfg[R.I_GROWTH] = R.GROWTH_MULTIPLICATIVE
+        icfg[R.I_FALLBACK] = R.FALLBACK_SHRINK
+        icfg[R.I_COHERENCE] = R.COHERENCE_SIGN
+        icfg[R.I_BASE] = R.BASE_SIGN
+        icfg[R.I_SKIP_INCOHERENT] = 1
+        fcfg[R.F_GAIN_UP] = est.rprop_increase
+        fcfg[R.F_GAIN_DOWN] = est.rprop_decrease
+    return icfg, fcfg

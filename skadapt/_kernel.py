@@ -1,0 +1,407 @@
+"""The compiled training loop: one epoch of online or mini-batch learning.
+
+:func:`train_epoch` is the only entry point. It runs forward pass, backward pass,
+gradient accumulation and the update of every rule of :mod:`skadapt._rules` on
+plain arrays, one batch after the other, in the order given. Everything else
+(validation, shuffling, epochs, early stopping, warnings) is the Python side's.
+
+Layout of the network (all in one flat ``params`` vector, see
+:mod:`skadapt._network`): layer ``l`` has a weight matrix of shape
+``(sizes[l], sizes[l + 1])`` stored row-major at ``w_off[l]`` (one contiguous row
+per input, so the weights of one non-zero input are one contiguous run), and a
+bias vector at ``b_off[l]``.
+
+Zero inputs are skipped exactly: a weight whose input is zero has a zero data
+gradient, which for the adaptive-gain rules (and for plain SGD without L2) is no
+event at all, so its row is never visited.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._rules import (
+    ACT_RELU,
+    ACT_SIGMOID,
+    F_ALPHA,
+    F_BETA1,
+    F_BETA2,
+    F_EPS,
+    F_ETA0,
+    F_GAIN_DOWN,
+    F_GAIN_MAX,
+    F_GAIN_MIN,
+    F_GAIN_UP,
+    F_MOMENTUM,
+    F_RELAX_TIME,
+    F_TRACE_DECAY,
+    I_ACTIVATION,
+    I_BASE,
+    I_COHERENCE,
+    I_FALLBACK,
+    I_GROWTH,
+    I_N_DENDRITES,
+    I_RULE,
+    I_SCOPE,
+    I_SKIP_INCOHERENT,
+    I_SPARSE_EVENTS,
+    RULE_ADAM,
+    RULE_GAIN,
+    SCOPE_DENDRITE,
+    SCOPE_SYNAPSE,
+    base_direction,
+    baseline_step,
+    gain_event,
+    relaxed_gain,
+)
+
+STATUS_OK = 0
+STATUS_NONFINITE_LOSS = 1
+STATUS_NONFINITE_WEIGHTS = 2
+
+
+@njit(cache=True)
+def _activate(z, act):
+    if act == ACT_SIGMOID:
+        if z >= 0.0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+    if act == ACT_RELU:
+        return z if z > 0.0 else 0.0
+    return math.tanh(z)
+
+
+@njit(cache=True)
+def _derivative(a, act):
+    """Derivative of the activation, from its output ``a``."""
+    if act == ACT_SIGMOID:
+        return a * (1.0 - a)
+    if act == ACT_RELU:
+        return 1.0 if a > 0.0 else 0.0
+    return 1.0 - a * a
+
+
+@njit(cache=True)
+def sample_gradient(xv, xi, nnz, yi, si, params, sizes, w_off, b_off, a_off, r_off,
+                    acts, deltas, G, touched, rows, nrows, act):
+    """Forward and backward pass of one sample; adds ``si`` times its gradient to G.
+
+    The sample is given by its non-zero values ``xv[:nnz]`` at columns
+    ``xi[:nnz]``. Marks the input rows it touched. Returns the sample's
+    cross-entropy loss (unweighted).
+    """
+    n_layers = sizes.shape[0] - 1
+    # ---- forward
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        z0 = a_off[l]
+        wo = w_off[l]
+        bo = b_off[l]
+        for u in range(n_out):
+            acts[z0 + u] = params[bo + u]
+        if l == 0:
+            for c in range(nnz):
+                v = xv[c]
+                row = wo + xi[c] * n_out
+                for u in range(n_out):
+                    acts[z0 + u] += v * params[row + u]
+        else:
+            i0 = a_off[l - 1]
+            for j in range(n_in):
+                v = acts[i0 + j]
+                if v == 0.0:
+                    continue
+                row = wo + j * n_out
+                for u in range(n_out):
+                    acts[z0 + u] += v * params[row + u]
+        if l < n_layers - 1:
+            for u in range(n_out):
+                acts[z0 + u] = _activate(acts[z0 + u], act)
+    # ---- softmax + cross-entropy
+    z0 = a_off[n_layers - 1]
+    k = sizes[n_layers]
+    zmax = acts[z0]
+    for u in range(1, k):
+        if acts[z0 + u] > zmax:
+            zmax = acts[z0 + u]
+    s = 0.0
+    for u in range(k):
+        s += math.exp(acts[z0 + u] - zmax)
+    lse = zmax + math.log(s)
+    loss = lse - acts[z0 + yi]
+    for u in range(k):
+        p = math.exp(acts[z0 + u] - lse)
+        deltas[z0 + u] = si * (p - (1.0 if u == yi else 0.0))
+    # ---- backward: deltas of the hidden layers
+    for l in range(n_layers - 1, 0, -1):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        wo = w_off[l]
+        d0 = a_off[l]
+        i0 = a_off[l - 1]
+        for j in range(n_in):
+            row = wo + j * n_out
+            acc = 0.0
+            for u in range(n_out):
+                acc += params[row + u] * deltas[d0 + u]
+            deltas[i0 + j] = acc * _derivative(acts[i0 + j], act)
+    # ---- gradient accumulation (only rows with a non-zero input)
+    for l in range(n_layers):
+        n_out = sizes[l + 1]
+        wo = w_off[l]
+        bo = b_off[l]
+        d0 = a_off[l]
+        r0 = r_off[l]
+        for u in range(n_out):
+            G[bo + u] += deltas[d0 + u]
+        if l == 0:
+            for c in range(nnz):
+                j = xi[c]
+                v = xv[c]
+                if touched[r0 + j] == 0:  # first non-zero input on this row
+                    touched[r0 + j] = 1
+                    rows[r0 + nrows[l]] = j
+                    nrows[l] += 1
+                row = wo + j * n_out
+                for u in range(n_out):
+                    G[row + u] += v * deltas[d0 + u]
+        else:
+            i0 = a_off[l - 1]
+            for j in range(sizes[l]):
+                v = acts[i0 + j]
+                if v == 0.0:
+                    continue
+                if touched[r0 + j] == 0:  # first non-zero input on this row
+                    touched[r0 + j] = 1
+                    rows[r0 + nrows[l]] = j
+                    nrows[l] += 1
+                row = wo + j * n_out
+                for u in range(n_out):
+                    G[row + u] += v * deltas[d0 + u]
+    return loss
+
+
+@njit(cache=True)
+def _group_of(j, u, n_in, goff, scope, nd):
+    """Group of weight (j, u) of a layer whose groups start at ``goff``.
+
+    ``j == -1`` is the bias of unit ``u``. Dendrite scope: ``nd`` contiguous
+    input blocks per unit plus one group for the bias; unit scope: one group
+    per unit.
+    """
+    if scope == SCOPE_DENDRITE:
+        ndl = min(nd, n_in)
+        if j < 0:
+            return goff + u * (ndl + 1) + ndl
+        return goff + u * (ndl + 1) + (j * ndl) // n_in
+    return goff + u  # SCOPE_UNIT
+
+
+@njit(cache=True)
+def apply_update(params, G, scale, t, n_updates, sizes, w_off, b_off, g_off, r_off,
+                 touched, rows, nrows, icfg, fcfg, pstate, gstate, glast, gcur):
+    """Apply the accumulated gradient ``scale * G`` with the configured rule; zero G.
+
+    ``t`` is the number of examples seen so far (the clock of the relaxation in
+    time), ``n_updates`` the number of updates so far, this one included.
+    Only the rows marked as touched are visited when zero gradients are no
+    events (``icfg[I_SPARSE_EVENTS]``); otherwise every parameter steps.
+    """
+    n_layers = sizes.shape[0] - 1
+    rule = icfg[I_RULE]
+    sparse = icfg[I_SPARSE_EVENTS] != 0
+    scope = icfg[I_SCOPE]
+    nd = icfg[I_N_DENDRITES]
+    growth = icfg[I_GROWTH]
+    fallback = icfg[I_FALLBACK]
+    coherence = icfg[I_COHERENCE]
+    base = icfg[I_BASE]
+    skip_inc = icfg[I_SKIP_INCOHERENT]
+    eta0 = fcfg[F_ETA0]
+    alpha = fcfg[F_ALPHA]
+    mu = fcfg[F_MOMENTUM]
+    beta1 = fcfg[F_BETA1]
+    beta2 = fcfg[F_BETA2]
+    eps = fcfg[F_EPS]
+    up = fcfg[F_GAIN_UP]
+    down = fcfg[F_GAIN_DOWN]
+    gmin = fcfg[F_GAIN_MIN]
+    gmax = fcfg[F_GAIN_MAX]
+    theta = fcfg[F_TRACE_DECAY]
+    tau = fcfg[F_RELAX_TIME]
+    adam_lr = 0.0
+    if rule == RULE_ADAM:
+        adam_lr = eta0 * math.sqrt(1.0 - beta2**n_updates) / (1.0 - beta1**n_updates)
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        wo = w_off[l]
+        bo = b_off[l]
+        r0 = r_off[l]
+        goff = g_off[l]
+        nr = nrows[l] if sparse else n_in
+        if rule != RULE_GAIN:
+            for q in range(nr):
+                j = rows[r0 + q] if sparse else q
+                row = wo + j * n_out
+                for u in range(n_out):
+                    p = row + u
+                    g = G[p]
+                    if sparse and g == 0.0:
+                        continue
+                    G[p] = 0.0
+                    params[p], pstate[0, p], pstate[1, p] = baseline_step(
+                        params[p], pstate[0, p], pstate[1, p], (g + alpha * params[p]) * scale,
+                        rule, eta0, mu, beta1, beta2, eps, adam_lr)
+            for u in range(n_out):
+                p = bo + u
+                g = G[p] * scale
+                G[p] = 0.0
+                if sparse and g == 0.0:
+                    continue
+                params[p], pstate[0, p], pstate[1, p] = baseline_step(
+                    params[p], pstate[0, p], pstate[1, p], g,
+                    rule, eta0, mu, beta1, beta2, eps, adam_lr)
+        elif scope == SCOPE_SYNAPSE:
+            # one step size per parameter: the group of parameter p is p
+            for q in range(nr + 1):
+                if q < nr:
+                    row = wo + rows[r0 + q] * n_out
+                    decay = alpha * scale
+                else:  # the biases, without L2
+                    row = bo
+                    decay = 0.0
+                for u in range(n_out):
+                    p = row + u
+                    gd = G[p] * scale
+                    if gd == 0.0:
+                        continue
+                    G[p] = 0.0
+                    step, gstate[0, p], gstate[1, p] = gain_event(
+                        gstate[0, p], gstate[1, p], t - glast[p], gd, growth, fallback,
+                        coherence, skip_inc, up, down, gmin, gmax, theta, tau)
+                    glast[p] = t
+                    if step == 0.0:
+                        continue
+                    d, pstate[1, p] = base_direction(gd + decay * params[p], pstate[1, p],
+                                                     base, beta2, eps)
+                    params[p] -= eta0 * step * d
+        else:
+            ndl = min(nd, n_in)
+            g_end = goff + (n_out * (ndl + 1) if scope == SCOPE_DENDRITE else n_out)
+            # phase A: the group signals (a block's summed data gradient; a unit's delta)
+            if scope == SCOPE_DENDRITE:
+                for q in range(nr):
+                    j = rows[r0 + q]
+                    row = wo + j * n_out
+                    for u in range(n_out):
+                        gcur[_group_of(j, u, n_in, goff, scope, nd)] += G[row + u] * scale
+            for u in range(n_out):
+                gcur[_group_of(-1, u, n_in, goff, scope, nd)] = G[bo + u] * scale
+            # phase B: one event per group with a non-zero signal; gcur becomes its gain
+            for k in range(goff, g_end):
+                sig = gcur[k]
+                if sig != 0.0:
+                    gcur[k], gstate[0, k], gstate[1, k] = gain_event(
+                        gstate[0, k], gstate[1, k], t - glast[k], sig, growth, fallback,
+                        coherence, skip_inc, up, down, gmin, gmax, theta, tau)
+                    glast[k] = t
+                else:
+                    gcur[k] = relaxed_gain(gstate[0, k], t - glast[k], tau)
+            # phase C: the parameter steps, each with its group's gain
+            for q in range(nr + 1):
+                if q < nr:
+                    j = rows[r0 + q]
+                    row = wo + j * n_out
+                    decay = alpha * scale
+                else:
+                    j = -1
+                    row = bo
+                    decay = 0.0
+                for u in range(n_out):
+                    p = row + u
+                    gd = G[p] * scale
+                    if gd == 0.0:
+                        continue
+                    G[p] = 0.0
+                    d, pstate[1, p] = base_direction(gd + decay * params[p], pstate[1, p],
+                                                     base, beta2, eps)
+                    params[p] -= eta0 * gcur[_group_of(j, u, n_in, goff, scope, nd)] * d
+            for k in range(goff, g_end):
+                gcur[k] = 0.0
+        # forget the touched rows of this layer
+        for q in range(nrows[l]):
+            touched[r0 + rows[r0 + q]] = 0
+        nrows[l] = 0
+
+
+@njit(cache=True)
+def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, params,
+                sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate, glast, counters):
+    """Train on ``order`` (indices into X) in batches of ``batch_size``.
+
+    X is either dense (``X``, shape (n_samples, n_features)) or CSR (``data``,
+    ``indices``, ``indptr``), as ``is_sparse`` says; the unused form is an empty
+    array. ``counters`` holds [examples seen, updates made] and is advanced in
+    place, as are ``params`` and the optimiser state.
+
+    Returns ``(weighted_loss_sum, status)``; a non-zero status means the loss or
+    the weights became non-finite and the arrays must be discarded.
+    """
+    n_layers = sizes.shape[0] - 1
+    n_features = sizes[0]
+    dt = params.dtype
+    a_off = np.zeros(n_layers, np.int64)
+    r_off = np.zeros(n_layers, np.int64)
+    for l in range(1, n_layers):
+        a_off[l] = a_off[l - 1] + sizes[l]
+        r_off[l] = r_off[l - 1] + sizes[l - 1]
+    n_acts = a_off[n_layers - 1] + sizes[n_layers]
+    n_rows = r_off[n_layers - 1] + sizes[n_layers - 1]
+    acts = np.zeros(n_acts, dt)
+    deltas = np.zeros(n_acts, dt)
+    G = np.zeros(params.shape[0], dt)
+    touched = np.zeros(n_rows, np.uint8)
+    rows = np.zeros(n_rows, np.int64)
+    nrows = np.zeros(n_layers, np.int64)
+    gcur = np.zeros(gstate.shape[1] if icfg[I_SCOPE] != SCOPE_SYNAPSE else 0, gstate.dtype)
+    xv = np.zeros(n_features, dt)
+    xi = np.zeros(n_features, np.int64)
+    act = icfg[I_ACTIVATION]
+    loss_sum = 0.0
+    n = order.shape[0]
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        for q in range(start, stop):
+            i = order[q]
+            nnz = 0
+            if is_sparse:
+                for c in range(indptr[i], indptr[i + 1]):
+                    if data[c] != 0.0:
+                        xv[nnz] = data[c]
+                        xi[nnz] = indices[c]
+                        nnz += 1
+            else:
+                for j in range(n_features):
+                    v = X[i, j]
+                    if v != 0.0:
+                        xv[nnz] = v
+                        xi[nnz] = j
+                        nnz += 1
+            loss = sample_gradient(xv, xi, nnz, y[i], sw[i], params, sizes, w_off, b_off,
+                                   a_off, r_off, acts, deltas, G, touched, rows, nrows, act)
+            if not math.isfinite(loss):
+                return loss_sum, STATUS_NONFINITE_LOSS
+            loss_sum += sw[i] * loss
+        counters[0] += stop - start
+        counters[1] += 1
+        apply_update(params, G, 1.0 / (stop - start), counters[0], counters[1], sizes,
+                     w_off, b_off, g_off, r_off, touched, rows, nrows, icfg, fcfg,
+                     pstate, gstate, glast, gcur)
+    for p in range(params.shape[0]):
+        if not math.isfinite(params[p]):
+            return loss_sum, STATUS_NONFINITE_WEIGHTS
+    return loss_sum, STATUS_OK
