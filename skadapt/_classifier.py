@@ -633,7 +633,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         if batch_size > n:
             if not incremental:
                 warnings.warn(
-                    "Got `batch_size` larger than sample size. It is going to be clipped"
+                    "Got `batch_size` larger than sample size. It is going to be clipped",
+                    stacklevel=3,
                 )
             batch_size = n
         rng = model.state["rng"]
@@ -681,9 +682,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                         f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                         "and the optimization hasn't converged yet.",
                         ConvergenceWarning,
+                        stacklevel=3,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.", stacklevel=3)
             if model.n_iter == 0:
                 raise
         if best_params is not None:
@@ -783,7 +785,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        return self.classes_[np.argmax(self._logits(X), axis=1)]
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
 
 
 @contextmanager

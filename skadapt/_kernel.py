@@ -201,9 +201,12 @@ def _group_of(j, u, n_in, goff, scope, nd):
 
 
 @njit(cache=True)
-def apply_update(params, G, scale, t, n_updates, sizes, w_off, b_off, g_off, r_off,
+def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_off, r_off,
                  touched, rows, nrows, icfg, fcfg, pstate, gstate, glast, gcur):
     """Apply the accumulated gradient ``scale * G`` with the configured rule; zero G.
+
+    ``weight`` is the batch's mean sample weight relative to the data's mean
+    (used by the sign base only, whose step has no magnitude).
 
     ``t`` is the number of examples seen so far (the clock of the relaxation in
     time), ``n_updates`` the number of updates so far, this one included.
@@ -287,7 +290,7 @@ def apply_update(params, G, scale, t, n_updates, sizes, w_off, b_off, g_off, r_o
                     if step == 0.0:
                         continue
                     d, pstate[1, p] = base_direction(gd + decay * params[p], pstate[1, p],
-                                                     base, beta2, eps)
+                                                     base, beta2, eps, weight)
                     params[p] -= eta0 * step * d
         else:
             ndl = min(nd, n_in)
@@ -328,7 +331,7 @@ def apply_update(params, G, scale, t, n_updates, sizes, w_off, b_off, g_off, r_o
                         continue
                     G[p] = 0.0
                     d, pstate[1, p] = base_direction(gd + decay * params[p], pstate[1, p],
-                                                     base, beta2, eps)
+                                                     base, beta2, eps, weight)
                     params[p] -= eta0 * gcur[_group_of(j, u, n_in, goff, scope, nd)] * d
             for k in range(goff, g_end):
                 gcur[k] = 0.0
@@ -373,10 +376,16 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
     act = icfg[I_ACTIVATION]
     loss_sum = 0.0
     n = order.shape[0]
+    sw_mean = 0.0
+    for q in range(n):
+        sw_mean += sw[order[q]]
+    sw_mean /= n
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
+        batch_weight = 0.0
         for q in range(start, stop):
             i = order[q]
+            batch_weight += sw[i]
             nnz = 0
             if is_sparse:
                 for c in range(indptr[i], indptr[i + 1]):
@@ -398,7 +407,8 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
             loss_sum += sw[i] * loss
         counters[0] += stop - start
         counters[1] += 1
-        apply_update(params, G, 1.0 / (stop - start), counters[0], counters[1], sizes,
+        apply_update(params, G, 1.0 / (stop - start), batch_weight / (stop - start) / sw_mean,
+                     counters[0], counters[1], sizes,
                      w_off, b_off, g_off, r_off, touched, rows, nrows, icfg, fcfg,
                      pstate, gstate, glast, gcur)
     for p in range(params.shape[0]):

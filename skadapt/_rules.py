@@ -137,12 +137,14 @@ def gain_event(gain, prev, dt, signal, growth, fallback, coherence, skip_incoher
 
 
 @njit(cache=True)
-def base_direction(g, v, base, beta2, eps):
+def base_direction(g, v, base, beta2, eps, weight):
     """The base step direction for gradient ``g`` (adaptive-gain rules).
 
     ``gradient``: g itself; ``rms``: g over the root of a running mean ``v`` of
     g**2, updated on events only and started at g**2 (no carry-over, no bias
-    correction needed); ``sign``: the sign of g (Rprop).
+    correction needed); ``sign``: the sign of g (Rprop) times ``weight``, the
+    batch's mean sample weight relative to the data's (a sign carries no
+    magnitude, so sample and class weights act through this factor).
 
     Returns ``(direction, v)``.
     """
@@ -150,9 +152,9 @@ def base_direction(g, v, base, beta2, eps):
         return g, v
     if base == BASE_SIGN:
         if g > 0.0:
-            return 1.0, v
+            return weight, v
         if g < 0.0:
-            return -1.0, v
+            return -weight, v
         return 0.0, v
     if v == 0.0:
         v = g * g

@@ -1,0 +1,198 @@
+"""Slow, obvious NumPy reference of the learner, for comparison with the kernel.
+
+Written from the rule's definition (doc/user_guide.md), not from the kernel: whole
+matrices, explicit loops over the elements that have an event, no tricks.
+"""
+
+import numpy as np
+from scipy.special import expit, logsumexp
+
+
+def unpack(params, sizes):
+    out, pos = [], 0
+    for l in range(len(sizes) - 1):
+        W = params[pos : pos + sizes[l] * sizes[l + 1]].reshape(sizes[l], sizes[l + 1])
+        pos += sizes[l] * sizes[l + 1]
+        b = params[pos : pos + sizes[l + 1]]
+        pos += sizes[l + 1]
+        out.append((W, b))
+    return out
+
+
+def act(z, name):
+    return {"sigmoid": expit, "relu": lambda v: np.maximum(v, 0), "tanh": np.tanh}[name](z)
+
+
+def dact(a, name):
+    return {"sigmoid": a * (1 - a), "relu": (a > 0).astype(float), "tanh": 1 - a**2}[name]
+
+
+def loss_and_grad(params, sizes, x, y, s, activation):
+    """Cross-entropy loss of one example and s times its gradient (flat)."""
+    layers = unpack(params, sizes)
+    a = [x]
+    for l, (W, b) in enumerate(layers):
+        z = a[-1] @ W + b
+        a.append(act(z, activation) if l < len(layers) - 1 else z)
+    z = a[-1]
+    loss = logsumexp(z) - z[y]
+    p = np.exp(z - logsumexp(z))
+    delta = s * (p - np.eye(len(z))[y])
+    grads = [None] * len(layers)
+    for l in range(len(layers) - 1, -1, -1):
+        W, _ = layers[l]
+        grads[l] = (np.outer(a[l], delta), delta.copy())
+        if l > 0:
+            delta = (W @ delta) * dact(a[l], activation)
+    flat = np.concatenate([np.concatenate([gW.ravel(), gb]) for gW, gb in grads])
+    return loss, flat
+
+
+def weight_mask(sizes):
+    return np.concatenate(
+        [np.r_[np.ones(sizes[l] * sizes[l + 1], bool), np.zeros(sizes[l + 1], bool)]
+         for l in range(len(sizes) - 1)]
+    )
+
+
+def group_index(sizes, scope, n_dendrites):
+    """Group of every parameter (flat), written out unit by unit."""
+    groups, goff = [], 0
+    for l in range(len(sizes) - 1):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        if scope == "synapse":
+            n = n_in * n_out + n_out
+            groups.append(goff + np.arange(n))
+            goff += n
+            continue
+        gW = np.empty((n_in, n_out), int)
+        gb = np.empty(n_out, int)
+        nd = min(n_dendrites, n_in)
+        for u in range(n_out):
+            for j in range(n_in):
+                if scope == "unit":
+                    gW[j, u] = goff + u
+                else:
+                    block = (j * nd) // n_in  # contiguous input blocks
+                    gW[j, u] = goff + u * (nd + 1) + block
+            gb[u] = goff + u if scope == "unit" else goff + u * (nd + 1) + nd
+        groups.append(np.concatenate([gW.ravel(), gb]))
+        goff += n_out if scope == "unit" else n_out * (nd + 1)
+    return np.concatenate(groups), goff
+
+
+def gain_rule_settings(est):
+    """The adaptive-gain settings each rule stands for (from the docs)."""
+    if est.rule == "dendritic":
+        return dict(growth=est.growth, up=est.gain_up, fallback=est.fallback,
+                    down=est.gain_down, coherence=est.coherence, theta=est.trace_decay,
+                    tau=est.relax_time, base=est.base, skip=False, scope=est.scope)
+    if est.rule == "delta_bar_delta":
+        return dict(growth="additive", up=est.dbd_kappa, fallback="shrink",
+                    down=1 - est.dbd_phi, coherence="trace", theta=est.dbd_theta, tau=None,
+                    base="gradient", skip=False, scope="synapse")
+    return dict(growth="multiplicative", up=est.rprop_increase, fallback="shrink",
+                down=est.rprop_decrease, coherence="sign", theta=0.0, tau=None,
+                base="sign", skip=True, scope="synapse")
+
+
+class ReferenceLearner:
+    """Reference training loop with the same state as the estimator."""
+
+    def __init__(self, est, sizes, params):
+        self.est = est
+        self.sizes = sizes
+        self.params = params.astype(np.float64).copy()
+        n = params.size
+        self.m = np.zeros(n)  # velocity / first moment
+        self.v = np.zeros(n)  # second moment / rms mean
+        self.t = 0
+        self.n_updates = 0
+        self.is_weight = weight_mask(sizes)
+        if est.rule not in ("sgd", "momentum", "nesterov", "adam"):
+            self.cfg = gain_rule_settings(est)
+            self.group, n_groups = group_index(sizes, self.cfg["scope"], est.n_dendrites)
+            self.gain = np.ones(n_groups)
+            self.prev = np.zeros(n_groups)
+            self.last = np.zeros(n_groups, int)
+
+    def train(self, X, y, sw, order, batch_size):
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            G = np.zeros_like(self.params)
+            for i in idx:
+                loss, g = loss_and_grad(self.params, self.sizes, X[i], y[i], sw[i],
+                                        self.est.activation)
+                G += g
+                total += sw[i] * loss
+            self.t += len(idx)
+            self.n_updates += 1
+            self.update(G, 1.0 / len(idx), sw[idx].mean() / sw[order].mean())
+        return total
+
+    def update(self, G, scale, weight):
+        e = self.est
+        w = self.params
+        eta = e.learning_rate_init
+        gd = G * scale
+        g = gd + e.alpha * scale * w * self.is_weight
+        if e.rule in ("sgd", "momentum", "nesterov", "adam"):
+            if e.rule == "sgd":
+                w -= eta * g
+            elif e.rule in ("momentum", "nesterov"):
+                self.m = e.momentum * self.m - eta * g
+                w += self.m if e.rule == "momentum" else e.momentum * self.m - eta * g
+            else:
+                self.m = e.beta_1 * self.m + (1 - e.beta_1) * g
+                self.v = e.beta_2 * self.v + (1 - e.beta_2) * g**2
+                s = self.n_updates
+                lr = eta * np.sqrt(1 - e.beta_2**s) / (1 - e.beta_1**s)
+                w -= lr * self.m / (np.sqrt(self.v) + e.epsilon)
+            return
+        c = self.cfg
+        # the signal of every group
+        if c["scope"] == "synapse":
+            signal = gd.copy()
+        elif c["scope"] == "unit":
+            signal = np.zeros(self.gain.size)
+            signal[self.group[~self.is_weight]] = gd[~self.is_weight]
+        else:
+            signal = np.zeros(self.gain.size)
+            np.add.at(signal, self.group, gd)
+        step_gain = np.empty(self.gain.size)
+        for k in range(self.gain.size):
+            gain = self.gain[k]
+            if c["tau"] is not None:
+                gain = 1 + (gain - 1) * np.exp(-(self.t - self.last[k]) / c["tau"])
+            if signal[k] == 0:  # no event: nothing changes
+                step_gain[k] = gain
+                continue
+            coherent = signal[k] * self.prev[k]
+            skipped = False
+            if coherent > 0:
+                gain = gain + c["up"] if c["growth"] == "additive" else gain * c["up"]
+            elif coherent < 0:
+                gain = 1.0 if c["fallback"] == "reset" else gain * c["down"]
+                skipped = c["skip"]
+            gain = min(max(gain, e.min_gain), e.max_gain)
+            if c["coherence"] == "sign":
+                self.prev[k] = 0.0 if skipped else np.sign(signal[k])
+            else:
+                self.prev[k] = c["theta"] * self.prev[k] + (1 - c["theta"]) * signal[k]
+            self.gain[k] = gain
+            self.last[k] = self.t
+            step_gain[k] = 0.0 if skipped else gain
+        for p in np.flatnonzero(gd != 0):
+            k = self.group[p]
+            if step_gain[k] == 0.0:
+                continue
+            if c["base"] == "gradient":
+                d = g[p]
+            elif c["base"] == "sign":
+                d = np.sign(g[p]) * weight  # a sign has no size: weights act here
+            else:
+                self.v[p] = g[p] ** 2 if self.v[p] == 0 else (
+                    e.beta_2 * self.v[p] + (1 - e.beta_2) * g[p] ** 2)
+                d = g[p] / (np.sqrt(self.v[p]) + e.epsilon)
+            w[p] -= eta * step_gain[k] * d

@@ -1,0 +1,135 @@
+"""The compiled learner against the slow NumPy reference in tests/_reference.py."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.utils import check_random_state
+
+from skadapt import DendriticClassifier
+from skadapt._network import forward, init_params, unpack
+
+from ._reference import ReferenceLearner, loss_and_grad
+
+RULE_CONFIGS = [
+    dict(rule="sgd"),
+    dict(rule="sgd", alpha=0.1),
+    dict(rule="momentum", alpha=0.01),
+    dict(rule="nesterov"),
+    dict(rule="adam", alpha=0.01),
+    dict(rule="delta_bar_delta", dbd_kappa=0.5),
+    dict(rule="rprop"),
+    dict(rule="dendritic"),
+    dict(rule="dendritic", growth="multiplicative", gain_up=1.5, fallback="shrink",
+         coherence="trace", base="gradient", alpha=0.05),
+    dict(rule="dendritic", relax_time=3.0, base="sign", max_gain=3.0),
+    dict(rule="dendritic", scope="dendrite", n_dendrites=2, relax_time=2.0),
+    dict(rule="dendritic", scope="dendrite", n_dendrites=4, coherence="trace",
+         base="gradient", growth="multiplicative", gain_up=2.0, alpha=0.1),
+    dict(rule="dendritic", scope="unit", fallback="shrink", gain_down=0.3),
+    dict(rule="dendritic", scope="unit", relax_time=4.0, base="gradient", min_gain=0.5),
+]
+ARCHS = [(), (5,), (4, 3)]
+
+
+def _data(seed, n=10, d=6, k=3):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-1, 2, (n, d))
+    X[rng.rand(n, d) < 0.4] = 0.0  # zero inputs: no events
+    y = rng.randint(k, size=n)
+    y[:k] = np.arange(k)
+    sw = rng.uniform(0.5, 2.0, n)
+    return X, y, sw
+
+
+def _compare(cfg, hidden, activation, batch_size, sparse=False, seed=0):
+    X, y, sw = _data(seed)
+    est = DendriticClassifier(
+        hidden, activation=activation, batch_size=batch_size, max_iter=3, tol=None,
+        shuffle=False, random_state=seed, learning_rate_init=0.05, **cfg,
+    )
+    est.fit(sp.csr_matrix(X) if sparse else X, y, sample_weight=sw)
+    sizes = [X.shape[1], *hidden, 3]
+    p0 = init_params(sizes, activation, check_random_state(seed), np.float64)
+    ref = ReferenceLearner(est, sizes, p0)
+    order = np.arange(len(y))
+    curve = [ref.train(X, y, sw, order, batch_size) / len(y) for _ in range(3)]
+    np.testing.assert_allclose(est._params, ref.params, rtol=1e-9, atol=1e-12)
+    if cfg["rule"] in ("sgd", "momentum", "nesterov", "adam"):
+        np.testing.assert_allclose(est._state["pstate"][0], ref.m, rtol=1e-9, atol=1e-12)
+        if cfg["rule"] == "adam":
+            np.testing.assert_allclose(est._state["pstate"][1], ref.v, rtol=1e-9, atol=1e-14)
+    else:
+        np.testing.assert_allclose(est._state["gstate"][0], ref.gain, rtol=1e-9)
+        np.testing.assert_allclose(est._state["gstate"][1], ref.prev, rtol=1e-9, atol=1e-14)
+        np.testing.assert_array_equal(est._state["glast"], ref.last)
+        np.testing.assert_allclose(est._state["pstate"][1], ref.v, rtol=1e-9, atol=1e-14)
+    if cfg.get("alpha", 0) == 0:
+        np.testing.assert_allclose(est.loss_curve_, curve, rtol=1e-9)
+    assert est.t_ == ref.t
+
+
+@pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
+@pytest.mark.parametrize("hidden", ARCHS, ids=str)
+def test_every_rule_matches_reference_online(cfg, hidden):
+    _compare(cfg, hidden, "sigmoid", batch_size=1)
+
+
+@pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
+def test_every_rule_matches_reference_minibatch(cfg):
+    _compare(cfg, (5,), "tanh", batch_size=4, seed=1)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_activations_and_sparse_input_match_reference(activation, sparse):
+    _compare(dict(rule="dendritic", relax_time=3.0), (5, 4), activation, 1, sparse, seed=2)
+    _compare(dict(rule="adam"), (5,), activation, 3, sparse, seed=3)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+def test_reference_gradient_is_the_loss_gradient(activation):
+    """The reference's backward pass against finite differences of its loss."""
+    rng = np.random.RandomState(0)
+    sizes = [4, 5, 3, 3]
+    params = init_params(sizes, activation, rng, np.float64)
+    x = rng.uniform(0.1, 1, 4)
+    _, grad = loss_and_grad(params, sizes, x, 1, 1.0, activation)
+    num = np.empty_like(params)
+    for p in range(params.size):
+        e = np.zeros_like(params)
+        e[p] = 1e-6
+        num[p] = (loss_and_grad(params + e, sizes, x, 1, 1.0, activation)[0]
+                  - loss_and_grad(params - e, sizes, x, 1, 1.0, activation)[0]) / 2e-6
+    np.testing.assert_allclose(grad, num, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+def test_forward_matches_reference(activation):
+    rng = np.random.RandomState(1)
+    sizes = [6, 7, 4]
+    params = init_params(sizes, activation, rng, np.float64)
+    X = rng.randn(5, 6)
+    coefs, intercepts = unpack(params, sizes)
+    logits = forward(X, coefs, intercepts, activation)
+    for i in range(5):
+        z = X[i]
+        for l, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+            z = z @ W + b
+            if l == 0:
+                z = {"sigmoid": lambda v: 1 / (1 + np.exp(-v)), "relu": lambda v: np.maximum(v, 0),
+                     "tanh": np.tanh}[activation](z)
+        np.testing.assert_allclose(logits[i], z, rtol=1e-12)
+
+
+def test_zero_inputs_leave_their_weights_and_state_untouched():
+    """A zero gradient is no event: weights, gains, signs and clocks stay."""
+    X, y, _ = _data(4)
+    X[:, 2] = 0.0  # feature 2 is never active
+    est = DendriticClassifier((5,), relax_time=2.0, max_iter=2, tol=None, random_state=0,
+                              learning_rate_init=0.1).fit(X, y)
+    p0 = init_params([6, 5, 3], "sigmoid", check_random_state(0), np.float64)
+    row = slice(2 * 5, 3 * 5)  # first layer, input 2
+    np.testing.assert_array_equal(est._params[row], p0[row])
+    np.testing.assert_array_equal(est._state["gstate"][0][row], 1.0)
+    np.testing.assert_array_equal(est._state["glast"][row], 0)
+    assert np.any(est._params[:10] != p0[:10])  # other inputs did learn
