@@ -1,0 +1,329 @@
+"""The estimator contract beyond sklearn's checks: state, equivalences, workflow."""
+
+import pickle
+import re
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.datasets import load_digits, load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import recall_score
+from sklearn.model_selection import GridSearchCV, cross_validate, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skadapt import DendriticClassifier, DivergenceError
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def _params_equal(a, b):
+    np.testing.assert_array_equal(a._params, b._params)
+    for k in ("pstate", "gstate", "glast", "counters"):
+        np.testing.assert_array_equal(a._state[k], b._state[k])
+
+
+RULES = ["dendritic", "sgd", "momentum", "nesterov", "adam", "delta_bar_delta", "rprop"]
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_same_random_state_gives_identical_weights(digits, rule):
+    X, y = digits[0][:300], digits[1][:300]
+    a = DendriticClassifier((20,), rule=rule, max_iter=2, tol=None, random_state=3).fit(X, y)
+    b = DendriticClassifier((20,), rule=rule, max_iter=2, tol=None, random_state=3).fit(X, y)
+    _params_equal(a, b)
+    c = DendriticClassifier((20,), rule=rule, max_iter=2, tol=None, random_state=4).fit(X, y)
+    assert not np.array_equal(a._params, c._params)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize(
+    "params",
+    [dict(rule="dendritic", relax_time=20.0), dict(rule="dendritic", scope="dendrite"),
+     dict(rule="adam"), dict(rule="rprop", batch_size=4)],
+)
+def test_fit_equals_repeated_partial_fit(digits, params, shuffle):
+    X, y = digits[0][:200], digits[1][:200]
+    kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=shuffle, random_state=0, **params)
+    fitted = DendriticClassifier(max_iter=3, **kw).fit(X, y)
+    inc = DendriticClassifier(**kw)
+    for _ in range(3):
+        inc.partial_fit(X, y, classes=np.unique(y))
+    _params_equal(fitted, inc)
+    assert inc.n_iter_ == fitted.n_iter_ == 3
+    assert inc.t_ == fitted.t_ == 3 * len(y)
+    np.testing.assert_allclose(inc.loss_curve_, fitted.loss_curve_)
+
+
+def test_warm_start_continues_where_fit_stopped(digits):
+    X, y = digits[0][:200], digits[1][:200]
+    kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0)
+    three = DendriticClassifier(max_iter=3, **kw).fit(X, y)
+    warm = DendriticClassifier(max_iter=2, warm_start=True, **kw).fit(X, y)
+    warm.set_params(max_iter=1).fit(X, y)
+    _params_equal(three, warm)
+    cold = DendriticClassifier(max_iter=2, **kw).fit(X, y)
+    cold.set_params(max_iter=1).fit(X, y)  # no warm start: starts over
+    assert not np.array_equal(cold._params, three._params)
+
+
+def test_warm_start_rejects_a_changed_architecture(digits):
+    X, y = digits
+    clf = DendriticClassifier((10,), max_iter=1, warm_start=True, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="layer sizes"):
+        clf.set_params(hidden_layer_sizes=(12,)).fit(X, y)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "lil"])
+def test_sparse_input_matches_dense(digits, fmt):
+    X, y = digits[0][:300], digits[1][:300]
+    kw = dict(hidden_layer_sizes=(10,), max_iter=2, tol=None, random_state=0)
+    dense = DendriticClassifier(**kw).fit(X, y)
+    sparse = DendriticClassifier(**kw).fit(sp.csr_matrix(X).asformat(fmt), y)
+    np.testing.assert_allclose(sparse._params, dense._params, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        sparse.predict_proba(sp.csr_matrix(X).asformat(fmt)), dense.predict_proba(X), rtol=1e-9
+    )
+
+
+def test_float32_end_to_end(digits):
+    X, y = digits
+    X32 = X.astype(np.float32)
+    clf = DendriticClassifier((30,), max_iter=3, random_state=0).fit(X32, y)
+    assert clf._params.dtype == np.float32
+    assert clf.coefs_[0].dtype == np.float32
+    ref = DendriticClassifier((30,), max_iter=3, random_state=0).fit(X, y)
+    assert abs(clf.score(X, y) - ref.score(X, y)) < 0.02
+    clf.partial_fit(X, y)  # float64 input to a float32 model is converted
+    assert clf._params.dtype == np.float32
+
+
+def test_string_labels_binary_and_multiclass():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = DendriticClassifier((10,), max_iter=30, random_state=0).fit(X, names)
+    assert list(clf.classes_) == ["setosa", "versicolor", "virginica"]
+    assert clf.score(X, names) > 0.9
+    assert clf.decision_function(X).shape == (150, 3)
+    binary = names != "setosa"
+    b = DendriticClassifier((10,), max_iter=30, random_state=0).fit(X, binary)
+    df = b.decision_function(X)
+    assert df.shape == (150,)
+    np.testing.assert_array_equal(b.predict(X), b.classes_[(df > 0).astype(int)])
+    proba = b.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(b.predict(X), b.classes_[proba.argmax(axis=1)])
+    np.testing.assert_allclose(b.predict_log_proba(X), np.log(proba), rtol=1e-10)
+
+
+def test_pipeline_gridsearch_cross_validate(digits):
+    X, y = digits[0][:600], digits[1][:600]
+    pipe = make_pipeline(StandardScaler(), DendriticClassifier((20,), max_iter=5, random_state=0))
+    grid = GridSearchCV(
+        pipe,
+        {"dendriticclassifier__gain_up": [0.0, 0.2],
+         "dendriticclassifier__scope": ["synapse", "unit"]},
+        cv=3,
+    ).fit(X, y)
+    assert len(grid.cv_results_["params"]) == 4
+    assert grid.best_score_ > 0.85
+    cv = cross_validate(DendriticClassifier((20,), max_iter=20, random_state=0), X, y, cv=3)
+    assert cv["test_score"].mean() > 0.85
+
+
+def test_clone_pickle_joblib_roundtrip(digits, tmp_path):
+    X, y = digits
+    clf = DendriticClassifier((20,), max_iter=2, random_state=0).fit(X, y)
+    c = clone(clf)
+    assert c.get_params() == clf.get_params() and not hasattr(c, "classes_")
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    joblib.dump(clf, tmp_path / "m.joblib")
+    loaded = joblib.load(tmp_path / "m.joblib")
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    # the restored model keeps learning exactly like the original
+    restored.partial_fit(X[:50], y[:50])
+    clf.partial_fit(X[:50], y[:50])
+    _params_equal(restored, clf)
+    assert restored.coefs_[0].base is not None  # views into the parameter vector again
+
+
+def test_step_sizes_shapes_and_semantics(digits):
+    X, y = digits
+    sgd = DendriticClassifier((20,), rule="sgd", max_iter=1, learning_rate_init=0.03,
+                              random_state=0).fit(X, y)
+    assert [s.shape for s in sgd.step_sizes_] == [c.shape for c in sgd.coefs_]
+    assert all(np.all(s == 0.03) for s in sgd.step_sizes_)
+    dend = DendriticClassifier((20,), max_iter=1, random_state=0).fit(X, y)
+    first = dend.step_sizes_[0]
+    assert not first.flags.writeable
+    with pytest.raises(ValueError):
+        first[0, 0] = 1.0
+    assert first.max() > dend.learning_rate_init  # coherent steps grew the gain
+    # input 0 of digits is always blank: it never stepped, its step is the base step
+    np.testing.assert_array_equal(first[0], dend.learning_rate_init)
+    unit = DendriticClassifier((20,), scope="unit", max_iter=1, random_state=0).fit(X, y)
+    s = unit.step_sizes_[0]
+    np.testing.assert_array_equal(s, np.broadcast_to(s[:1], s.shape))  # one per unit
+    np.testing.assert_array_equal(unit.intercept_step_sizes_[0], s[0])
+    dd = DendriticClassifier((20,), scope="dendrite", n_dendrites=4, max_iter=1,
+                             random_state=0).fit(X, y)
+    s = dd.step_sizes_[0]
+    for block in range(4):
+        rows = s[block * 16 : (block + 1) * 16]
+        np.testing.assert_array_equal(rows, np.broadcast_to(rows[:1], rows.shape))
+    relax = DendriticClassifier((20,), relax_time=20.0, max_iter=1, random_state=0)
+    relax.fit(X, y)
+    s_then = relax.step_sizes_[0].copy()
+    relax.partial_fit(X[:1], y[:1])  # time passes; idle elements relax toward the base
+    idle = X[0] == 0
+    before = np.abs(s_then[idle] - 0.001)
+    after = np.abs(relax.step_sizes_[0][idle] - 0.001)
+    assert np.all(after <= before) and np.any(after < before)
+
+
+def test_early_stopping_restores_best(digits):
+    X, y = digits
+    clf = DendriticClassifier((20,), early_stopping=True, n_iter_no_change=2, max_iter=50,
+                              learning_rate_init=0.01, random_state=0).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_ < 50
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_loss_ is None
+    _, X_val, _, y_val = train_test_split(
+        X, y, test_size=0.1, stratify=np.searchsorted(clf.classes_, y), random_state=0
+    )
+    assert clf.score(X_val, y_val) == pytest.approx(clf.best_validation_score_)
+
+
+def test_class_weight_balanced_helps_the_minority():
+    X, y = make_classification(600, 10, n_informative=5, weights=[0.9, 0.1], random_state=0)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, stratify=y, random_state=0)
+    kw = dict(hidden_layer_sizes=(10,), max_iter=10, random_state=0)
+    plain = DendriticClassifier(**kw).fit(X_tr, y_tr)
+    balanced = DendriticClassifier(class_weight="balanced", **kw).fit(X_tr, y_tr)
+    assert recall_score(y_te, balanced.predict(X_te)) > recall_score(y_te, plain.predict(X_te))
+
+
+def test_invalid_parameters_are_rejected_the_sklearn_way(digits):
+    X, y = digits
+    with pytest.raises(InvalidParameterError, match="'rule' parameter"):
+        DendriticClassifier(rule="hebbian").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'scope' parameter"):
+        DendriticClassifier(scope="axon").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'learning_rate_init' parameter"):
+        DendriticClassifier(learning_rate_init=0).fit(X, y)
+    with pytest.raises(ValueError, match="gain_up must be >= 1"):
+        DendriticClassifier(growth="multiplicative", gain_up=0.5).fit(X, y)
+    with pytest.raises(ValueError, match="min_gain <= 1 <= max_gain"):
+        DendriticClassifier(min_gain=2.0).fit(X, y)
+    with pytest.raises(ValueError, match="positive integers"):
+        DendriticClassifier(hidden_layer_sizes=(10, 0)).fit(X, y)
+
+
+def test_partial_fit_errors_leave_the_model_unchanged(digits):
+    X, y = digits
+    clf = DendriticClassifier((10,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X, y, classes=np.arange(10))
+    before = pickle.dumps(clf)
+    with pytest.raises(ValueError, match=re.escape("is not the same as")):
+        clf.partial_fit(X, y, classes=np.arange(11))
+    with pytest.raises(ValueError, match="labels not in classes"):
+        clf.partial_fit(X[:5], np.full(5, 42))
+    with pytest.raises(ValueError, match="features"):
+        clf.partial_fit(X[:, :10], y)
+    with pytest.raises(ValueError, match="early_stopping"):
+        clf.set_params(early_stopping=True).partial_fit(X, y)
+    clf.set_params(early_stopping=False)
+    assert pickle.dumps(clf) == before
+
+
+def test_divergence_raises_and_keeps_previous_state(digits):
+    X, y = digits
+    clf = DendriticClassifier((), rule="sgd", max_iter=1, random_state=0).fit(X, y)
+    params = clf._params.copy()
+    proba = clf.predict_proba(X)
+    with pytest.raises(DivergenceError, match="diverged"):
+        clf.set_params(learning_rate_init=1e6, warm_start=True).fit(X * 1e200, y)
+    np.testing.assert_array_equal(clf._params, params)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    with pytest.raises(DivergenceError):
+        clf.partial_fit(X * 1e200, y)
+    np.testing.assert_array_equal(clf._params, params)
+
+
+def test_verbose_loss_curve_and_convergence_warning(digits, capsys):
+    X, y = digits
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        clf = DendriticClassifier((20,), max_iter=3, verbose=1, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Iteration 1, loss = " in out and "Iteration 3, loss = " in out
+    assert len(clf.loss_curve_) == clf.n_iter_ == 3
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert clf.t_ == 3 * len(y)
+    assert clf.best_loss_ == min(clf.loss_curve_)
+
+
+def test_tol_stops_training(digits):
+    X, y = digits
+    clf = DendriticClassifier((20,), tol=10.0, n_iter_no_change=1, max_iter=50,
+                              random_state=0).fit(X, y)
+    assert clf.n_iter_ == 3  # the first epoch sets best_loss; two more without improvement
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64])
+def test_minibatches_learn(digits, batch_size):
+    X, y = digits
+    clf = DendriticClassifier((30,), batch_size=batch_size, max_iter=10,
+                              learning_rate_init=0.003, random_state=0).fit(X[:1200], y[:1200])
+    assert clf.score(X[1200:], y[1200:]) > 0.85
+    assert clf._state["counters"][1] == 10 * -(-1200 // batch_size)
+
+
+def test_batch_size_larger_than_data_is_clipped(digits):
+    X, y = digits
+    with pytest.warns(UserWarning, match="clipped"):
+        DendriticClassifier((5,), batch_size=5000, max_iter=1, tol=None).fit(X, y)
+
+
+def test_linear_and_deep_networks(digits):
+    X, y = digits
+    lin = DendriticClassifier((), max_iter=5, learning_rate_init=0.01, random_state=0).fit(X, y)
+    assert len(lin.coefs_) == 1 and lin.coefs_[0].shape == (64, 10)
+    assert lin.n_layers_ == 2 and lin.n_outputs_ == 10
+    deep = DendriticClassifier((30, 20, 15), activation="relu", max_iter=5,
+                               random_state=0).fit(X, y)
+    assert [c.shape for c in deep.coefs_] == [(64, 30), (30, 20), (20, 15), (15, 10)]
+    assert lin.score(X, y) > 0.9 and deep.score(X, y) > 0.9
+
+
+def test_coefs_are_live_views(digits):
+    X, y = digits
+    clf = DendriticClassifier((5,), max_iter=1, random_state=0).fit(X, y)
+    clf.coefs_[1][:] = 0.0
+    clf.intercepts_[1][:] = [0, 0, 0, 9, 0, 0, 0, 0, 0, 0]
+    assert np.all(clf.predict(X) == 3)
+
+
+def test_zero_sample_weights_drop_examples(digits):
+    X, y = digits[0][:200], digits[1][:200]
+    kw = dict(hidden_layer_sizes=(10,), max_iter=2, tol=None, random_state=0)
+    sw = np.ones(len(y))
+    sw[::3] = 0
+    a = DendriticClassifier(**kw).fit(X, y, sample_weight=sw)
+    b = DendriticClassifier(**kw).fit(X[sw > 0], y[sw > 0])
+    np.testing.assert_array_equal(a._params, b._params)
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        DendriticClassifier(**kw).fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="Negative"):
+        DendriticClassifier(**kw).fit(X, y, sample_weight=-np.ones(len(y)))
