@@ -51,8 +51,9 @@ from ._rules import (
     SCOPE_DENDRITE,
     SCOPE_SYNAPSE,
     base_direction,
-    baseline_step,
+    baseline_row,
     gain_event,
+    gain_row,
     relaxed_gain,
 )
 
@@ -61,7 +62,7 @@ STATUS_NONFINITE_LOSS = 1
 STATUS_NONFINITE_WEIGHTS = 2
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _activate(z, act):
     if act == ACT_SIGMOID:
         if z >= 0.0:
@@ -73,7 +74,7 @@ def _activate(z, act):
     return math.tanh(z)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _derivative(a, act):
     """Derivative of the activation, from its output ``a``."""
     if act == ACT_SIGMOID:
@@ -83,7 +84,14 @@ def _derivative(a, act):
     return 1.0 - a * a
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _axpy(a, x, y):
+    """y += a * x (contiguous views, so the loop vectorises)."""
+    for u in range(y.shape[0]):
+        y[u] += a * x[u]
+
+
+@njit(cache=True, error_model="numpy")
 def sample_gradient(xv, xi, nnz, yi, si, params, sizes, w_off, b_off, a_off, r_off,
                     acts, deltas, G, touched, rows, nrows, act):
     """Forward and backward pass of one sample; adds ``si`` times its gradient to G.
@@ -97,94 +105,82 @@ def sample_gradient(xv, xi, nnz, yi, si, params, sizes, w_off, b_off, a_off, r_o
     for l in range(n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
-        z0 = a_off[l]
         wo = w_off[l]
-        bo = b_off[l]
-        for u in range(n_out):
-            acts[z0 + u] = params[bo + u]
+        z = acts[a_off[l] : a_off[l] + n_out]
+        z[:] = params[b_off[l] : b_off[l] + n_out]
         if l == 0:
             for c in range(nnz):
-                v = xv[c]
-                row = wo + xi[c] * n_out
-                for u in range(n_out):
-                    acts[z0 + u] += v * params[row + u]
+                r = wo + xi[c] * n_out
+                _axpy(xv[c], params[r : r + n_out], z)
         else:
-            i0 = a_off[l - 1]
+            a_in = acts[a_off[l - 1] : a_off[l - 1] + n_in]
             for j in range(n_in):
-                v = acts[i0 + j]
-                if v == 0.0:
-                    continue
-                row = wo + j * n_out
-                for u in range(n_out):
-                    acts[z0 + u] += v * params[row + u]
+                if a_in[j] != 0.0:
+                    r = wo + j * n_out
+                    _axpy(a_in[j], params[r : r + n_out], z)
         if l < n_layers - 1:
             for u in range(n_out):
-                acts[z0 + u] = _activate(acts[z0 + u], act)
+                z[u] = _activate(z[u], act)
     # ---- softmax + cross-entropy
-    z0 = a_off[n_layers - 1]
     k = sizes[n_layers]
-    zmax = acts[z0]
+    z = acts[a_off[n_layers - 1] : a_off[n_layers - 1] + k]
+    d = deltas[a_off[n_layers - 1] : a_off[n_layers - 1] + k]
+    zmax = z[0]
     for u in range(1, k):
-        if acts[z0 + u] > zmax:
-            zmax = acts[z0 + u]
+        if z[u] > zmax:
+            zmax = z[u]
     s = 0.0
     for u in range(k):
-        s += math.exp(acts[z0 + u] - zmax)
+        s += math.exp(z[u] - zmax)
     lse = zmax + math.log(s)
-    loss = lse - acts[z0 + yi]
+    loss = lse - z[yi]
     for u in range(k):
-        p = math.exp(acts[z0 + u] - lse)
-        deltas[z0 + u] = si * (p - (1.0 if u == yi else 0.0))
+        d[u] = si * math.exp(z[u] - lse)
+    d[yi] -= si
     # ---- backward: deltas of the hidden layers
     for l in range(n_layers - 1, 0, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
         wo = w_off[l]
-        d0 = a_off[l]
-        i0 = a_off[l - 1]
+        d_out = deltas[a_off[l] : a_off[l] + n_out]
+        a_in = acts[a_off[l - 1] : a_off[l - 1] + n_in]
+        d_in = deltas[a_off[l - 1] : a_off[l - 1] + n_in]
         for j in range(n_in):
-            row = wo + j * n_out
+            w = params[wo + j * n_out : wo + (j + 1) * n_out]
             acc = 0.0
             for u in range(n_out):
-                acc += params[row + u] * deltas[d0 + u]
-            deltas[i0 + j] = acc * _derivative(acts[i0 + j], act)
+                acc += w[u] * d_out[u]
+            d_in[j] = acc * _derivative(a_in[j], act)
     # ---- gradient accumulation (only rows with a non-zero input)
     for l in range(n_layers):
+        n_in = sizes[l]
         n_out = sizes[l + 1]
         wo = w_off[l]
-        bo = b_off[l]
-        d0 = a_off[l]
         r0 = r_off[l]
-        for u in range(n_out):
-            G[bo + u] += deltas[d0 + u]
+        d = deltas[a_off[l] : a_off[l] + n_out]
+        _axpy(1.0, d, G[b_off[l] : b_off[l] + n_out])
         if l == 0:
             for c in range(nnz):
                 j = xi[c]
-                v = xv[c]
                 if touched[r0 + j] == 0:  # first non-zero input on this row
                     touched[r0 + j] = 1
                     rows[r0 + nrows[l]] = j
                     nrows[l] += 1
-                row = wo + j * n_out
-                for u in range(n_out):
-                    G[row + u] += v * deltas[d0 + u]
+                _axpy(xv[c], d, G[wo + j * n_out : wo + (j + 1) * n_out])
         else:
-            i0 = a_off[l - 1]
-            for j in range(sizes[l]):
-                v = acts[i0 + j]
-                if v == 0.0:
+            a_in = acts[a_off[l - 1] : a_off[l - 1] + n_in]
+            for j in range(n_in):
+                if a_in[j] == 0.0:
                     continue
-                if touched[r0 + j] == 0:  # first non-zero input on this row
+                if touched[r0 + j] == 0:
                     touched[r0 + j] = 1
                     rows[r0 + nrows[l]] = j
                     nrows[l] += 1
-                row = wo + j * n_out
-                for u in range(n_out):
-                    G[row + u] += v * deltas[d0 + u]
+                _axpy(a_in[j], d, G[wo + j * n_out : wo + (j + 1) * n_out])
     return loss
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _group_of(j, u, n_in, goff, scope, nd):
     """Group of weight (j, u) of a layer whose groups start at ``goff``.
 
@@ -200,16 +196,15 @@ def _group_of(j, u, n_in, goff, scope, nd):
     return goff + u  # SCOPE_UNIT
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_off, r_off,
                  touched, rows, nrows, icfg, fcfg, pstate, gstate, glast, gcur):
     """Apply the accumulated gradient ``scale * G`` with the configured rule; zero G.
 
-    ``weight`` is the batch's mean sample weight relative to the data's mean
-    (used by the sign base only, whose step has no magnitude).
-
     ``t`` is the number of examples seen so far (the clock of the relaxation in
     time), ``n_updates`` the number of updates so far, this one included.
+    ``weight`` is the batch's mean sample weight relative to the data's mean
+    (used by the sign base only, whose step has no magnitude).
     Only the rows marked as touched are visited when zero gradients are no
     events (``icfg[I_SPARSE_EVENTS]``); otherwise every parameter steps.
     """
@@ -218,22 +213,11 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
     sparse = icfg[I_SPARSE_EVENTS] != 0
     scope = icfg[I_SCOPE]
     nd = icfg[I_N_DENDRITES]
-    growth = icfg[I_GROWTH]
-    fallback = icfg[I_FALLBACK]
-    coherence = icfg[I_COHERENCE]
-    base = icfg[I_BASE]
-    skip_inc = icfg[I_SKIP_INCOHERENT]
     eta0 = fcfg[F_ETA0]
     alpha = fcfg[F_ALPHA]
-    mu = fcfg[F_MOMENTUM]
     beta1 = fcfg[F_BETA1]
     beta2 = fcfg[F_BETA2]
     eps = fcfg[F_EPS]
-    up = fcfg[F_GAIN_UP]
-    down = fcfg[F_GAIN_DOWN]
-    gmin = fcfg[F_GAIN_MIN]
-    gmax = fcfg[F_GAIN_MAX]
-    theta = fcfg[F_TRACE_DECAY]
     tau = fcfg[F_RELAX_TIME]
     adam_lr = 0.0
     if rule == RULE_ADAM:
@@ -246,62 +230,17 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
         r0 = r_off[l]
         goff = g_off[l]
         nr = nrows[l] if sparse else n_in
-        if rule != RULE_GAIN:
-            for q in range(nr):
-                j = rows[r0 + q] if sparse else q
-                row = wo + j * n_out
-                for u in range(n_out):
-                    p = row + u
-                    g = G[p]
-                    if sparse and g == 0.0:
-                        continue
-                    G[p] = 0.0
-                    params[p], pstate[0, p], pstate[1, p] = baseline_step(
-                        params[p], pstate[0, p], pstate[1, p], (g + alpha * params[p]) * scale,
-                        rule, eta0, mu, beta1, beta2, eps, adam_lr)
-            for u in range(n_out):
-                p = bo + u
-                g = G[p] * scale
-                G[p] = 0.0
-                if sparse and g == 0.0:
-                    continue
-                params[p], pstate[0, p], pstate[1, p] = baseline_step(
-                    params[p], pstate[0, p], pstate[1, p], g,
-                    rule, eta0, mu, beta1, beta2, eps, adam_lr)
-        elif scope == SCOPE_SYNAPSE:
-            # one step size per parameter: the group of parameter p is p
-            for q in range(nr + 1):
-                if q < nr:
-                    row = wo + rows[r0 + q] * n_out
-                    decay = alpha * scale
-                else:  # the biases, without L2
-                    row = bo
-                    decay = 0.0
-                for u in range(n_out):
-                    p = row + u
-                    gd = G[p] * scale
-                    if gd == 0.0:
-                        continue
-                    G[p] = 0.0
-                    step, gstate[0, p], gstate[1, p] = gain_event(
-                        gstate[0, p], gstate[1, p], t - glast[p], gd, growth, fallback,
-                        coherence, skip_inc, up, down, gmin, gmax, theta, tau)
-                    glast[p] = t
-                    if step == 0.0:
-                        continue
-                    d, pstate[1, p] = base_direction(gd + decay * params[p], pstate[1, p],
-                                                     base, beta2, eps, weight)
-                    params[p] -= eta0 * step * d
-        else:
-            ndl = min(nd, n_in)
+        ndl = min(nd, n_in)
+        if rule == RULE_GAIN and scope != SCOPE_SYNAPSE:
             g_end = goff + (n_out * (ndl + 1) if scope == SCOPE_DENDRITE else n_out)
             # phase A: the group signals (a block's summed data gradient; a unit's delta)
             if scope == SCOPE_DENDRITE:
                 for q in range(nr):
                     j = rows[r0 + q]
+                    k0 = goff + (j * ndl) // n_in
                     row = wo + j * n_out
                     for u in range(n_out):
-                        gcur[_group_of(j, u, n_in, goff, scope, nd)] += G[row + u] * scale
+                        gcur[k0 + u * (ndl + 1)] += G[row + u] * scale
             for u in range(n_out):
                 gcur[_group_of(-1, u, n_in, goff, scope, nd)] = G[bo + u] * scale
             # phase B: one event per group with a non-zero signal; gcur becomes its gain
@@ -309,30 +248,43 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                 sig = gcur[k]
                 if sig != 0.0:
                     gcur[k], gstate[0, k], gstate[1, k] = gain_event(
-                        gstate[0, k], gstate[1, k], t - glast[k], sig, growth, fallback,
-                        coherence, skip_inc, up, down, gmin, gmax, theta, tau)
+                        gstate[0, k], gstate[1, k], t - glast[k], sig, icfg[I_GROWTH],
+                        icfg[I_FALLBACK], icfg[I_COHERENCE], icfg[I_SKIP_INCOHERENT],
+                        fcfg[F_GAIN_UP], fcfg[F_GAIN_DOWN], fcfg[F_GAIN_MIN],
+                        fcfg[F_GAIN_MAX], fcfg[F_TRACE_DECAY], tau)
                     glast[k] = t
                 else:
                     gcur[k] = relaxed_gain(gstate[0, k], t - glast[k], tau)
-            # phase C: the parameter steps, each with its group's gain
-            for q in range(nr + 1):
-                if q < nr:
-                    j = rows[r0 + q]
-                    row = wo + j * n_out
-                    decay = alpha * scale
-                else:
-                    j = -1
-                    row = bo
-                    decay = 0.0
+        for q in range(nr + 1):
+            if q < nr:  # a row of weights
+                j = rows[r0 + q] if sparse else q
+                row = wo + j * n_out
+                decay = alpha
+            else:  # the biases, without L2
+                j = -1
+                row = bo
+                decay = 0.0
+            end = row + n_out
+            if rule != RULE_GAIN:
+                baseline_row(params[row:end], G[row:end], pstate[0, row:end],
+                             pstate[1, row:end], scale, decay, rule, eta0, fcfg[F_MOMENTUM],
+                             beta1, beta2, eps, adam_lr)
+            elif scope == SCOPE_SYNAPSE:  # one gain per parameter: group p is p
+                gain_row(params[row:end], G[row:end], gstate[0, row:end], gstate[1, row:end],
+                         glast[row:end], pstate[1, row:end], scale, decay * scale, t, weight,
+                         icfg, fcfg)
+            else:  # phase C: each parameter steps with its group's gain
+                base = icfg[I_BASE]
                 for u in range(n_out):
                     p = row + u
                     gd = G[p] * scale
                     if gd == 0.0:
                         continue
                     G[p] = 0.0
-                    d, pstate[1, p] = base_direction(gd + decay * params[p], pstate[1, p],
-                                                     base, beta2, eps, weight)
+                    d, pstate[1, p] = base_direction(gd + decay * scale * params[p],
+                                                     pstate[1, p], base, beta2, eps, weight)
                     params[p] -= eta0 * gcur[_group_of(j, u, n_in, goff, scope, nd)] * d
+        if rule == RULE_GAIN and scope != SCOPE_SYNAPSE:
             for k in range(goff, g_end):
                 gcur[k] = 0.0
         # forget the touched rows of this layer
@@ -341,7 +293,7 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
         nrows[l] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, params,
                 sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate, glast, counters):
     """Train on ``order`` (indices into X) in batches of ``batch_size``.

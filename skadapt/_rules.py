@@ -83,7 +83,7 @@ N_FCFG = 12
 # on every call, which costs more than the arithmetic).
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def relaxed_gain(gain, dt, relax_time):
     """Gain relaxed toward 1 after ``dt`` examples without an event."""
     if relax_time <= 0.0 or dt <= 0:
@@ -91,7 +91,7 @@ def relaxed_gain(gain, dt, relax_time):
     return 1.0 + (gain - 1.0) * math.exp(-dt / relax_time)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gain_event(gain, prev, dt, signal, growth, fallback, coherence, skip_incoherent,
                gain_up, gain_down, gain_min, gain_max, trace_decay, relax_time):
     """One learning event of an element (or group) of the adaptive-gain family.
@@ -136,7 +136,7 @@ def gain_event(gain, prev, dt, signal, growth, fallback, coherence, skip_incoher
     return gain, gain, prev
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def base_direction(g, v, base, beta2, eps, weight):
     """The base step direction for gradient ``g`` (adaptive-gain rules).
 
@@ -163,7 +163,7 @@ def base_direction(g, v, base, beta2, eps, weight):
     return g / (math.sqrt(v) + eps), v
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def baseline_step(w, s0, s1, g, rule, eta0, mu, beta1, beta2, eps, adam_lr):
     """One step of a non-gain baseline on weight ``w`` with state ``(s0, s1)``.
 
@@ -184,3 +184,120 @@ def baseline_step(w, s0, s1, g, rule, eta0, mu, beta1, beta2, eps, adam_lr):
     s0 = beta1 * s0 + (1.0 - beta1) * g
     s1 = beta2 * s1 + (1.0 - beta2) * g * g
     return w - adam_lr * s0 / (math.sqrt(s1) + eps), s0, s1
+
+
+# ------------------------------------------------------------ row functions
+# One contiguous row of weights at a time (all weights of one input, or the
+# biases of a layer). ``w``, ``g`` and the state are views of that row; ``g`` is
+# the accumulated gradient, which the row function consumes (sets to zero).
+
+
+@njit(cache=True, error_model="numpy")
+def gain_element(gd, w, gain, prev, v, dt, decay, weight, up_mul, up_add, fb_mul, fb_add,
+                 trace, theta, skip_inc, base, gmin, gmax, tau, eta0, beta2, eps):
+    """One event of one element of the synapse-scope gain family, branch-light.
+
+    ``gd`` is the data gradient (non-zero for a real event), ``decay`` the L2
+    coefficient of this row (0 for biases). Growth and fall-back are written as
+    ``gain * mul + add`` so that the configuration is loop-invariant data, not
+    branches. Returns the new ``(w, gain, prev, v)``.
+    """
+    gn = relaxed_gain(gain, dt, tau)
+    c = gd * prev
+    grown = gn * up_mul + up_add
+    fell = gn * fb_mul + fb_add
+    gn = grown if c > 0.0 else (fell if c < 0.0 else gn)
+    gn = min(max(gn, gmin), gmax)
+    skipped = skip_inc and c < 0.0
+    sgn = (1.0 if gd > 0.0 else 0.0) - (1.0 if gd < 0.0 else 0.0)
+    if trace:
+        prev = theta * prev + (1.0 - theta) * gd
+    else:
+        prev = 0.0 if skipped else sgn
+    g = gd + decay * w
+    if base == BASE_GRADIENT:
+        d = g
+    elif base == BASE_SIGN:
+        d = weight * ((1.0 if g > 0.0 else 0.0) - (1.0 if g < 0.0 else 0.0))
+    else:
+        v = g * g if v == 0.0 else beta2 * v + (1.0 - beta2) * g * g
+        d = g / (math.sqrt(v) + eps)
+    step = 0.0 if skipped else gn
+    return w - eta0 * step * d, gn, prev, v
+
+
+@njit(cache=True, error_model="numpy")
+def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
+    """Synapse-scope gain rule on one row: every element with a non-zero gradient
+    has an event (:func:`gain_event` semantics, written for speed)."""
+    growth = icfg[I_GROWTH]
+    up = fcfg[F_GAIN_UP]
+    up_mul = up if growth == GROWTH_MULTIPLICATIVE else 1.0
+    up_add = 0.0 if growth == GROWTH_MULTIPLICATIVE else up
+    shrink = icfg[I_FALLBACK] == FALLBACK_SHRINK
+    fb_mul = fcfg[F_GAIN_DOWN] if shrink else 0.0
+    fb_add = 0.0 if shrink else 1.0
+    trace = icfg[I_COHERENCE] == COHERENCE_TRACE
+    theta = fcfg[F_TRACE_DECAY]
+    skip_inc = icfg[I_SKIP_INCOHERENT] != 0
+    base = icfg[I_BASE]
+    gmin = fcfg[F_GAIN_MIN]
+    gmax = fcfg[F_GAIN_MAX]
+    tau = fcfg[F_RELAX_TIME]
+    eta0 = fcfg[F_ETA0]
+    beta2 = fcfg[F_BETA2]
+    eps = fcfg[F_EPS]
+    n = w.shape[0]
+    if tau > 0.0:
+        for u in range(n):
+            gd = g[u] * scale
+            if gd != 0.0:
+                w[u], gain[u], prev[u], v[u] = gain_element(
+                    gd, w[u], gain[u], prev[u], v[u], t - last[u], decay, weight, up_mul,
+                    up_add, fb_mul, fb_add, trace, theta, skip_inc, base, gmin, gmax, tau,
+                    eta0, beta2, eps)
+                last[u] = t
+                g[u] = 0.0
+    else:
+        # no relaxation: compute every element and keep the results of the events
+        # only (selects, no branches), so the loop can be vectorised
+        for u in range(n):
+            gd = g[u] * scale
+            nw, ng, npv, nv = gain_element(
+                gd, w[u], gain[u], prev[u], v[u], 0, decay, weight, up_mul, up_add,
+                fb_mul, fb_add, trace, theta, skip_inc, base, gmin, gmax, 0.0, eta0, beta2,
+                eps)
+            ev = gd != 0.0
+            w[u] = nw if ev else w[u]
+            gain[u] = ng if ev else gain[u]
+            prev[u] = npv if ev else prev[u]
+            v[u] = nv if ev else v[u]
+            last[u] = t if ev else last[u]
+            g[u] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def baseline_row(w, g, s0, s1, scale, decay, rule, eta0, mu, beta1, beta2, eps, adam_lr):
+    """sgd / momentum / nesterov / adam on one row (see :func:`baseline_step`)."""
+    n = w.shape[0]
+    if rule == RULE_SGD:
+        for u in range(n):
+            w[u] -= eta0 * (g[u] + decay * w[u]) * scale
+            g[u] = 0.0
+    elif rule == RULE_MOMENTUM or rule == RULE_NESTEROV:
+        nest = 1.0 if rule == RULE_NESTEROV else 0.0
+        for u in range(n):
+            gu = (g[u] + decay * w[u]) * scale
+            vel = mu * s0[u] - eta0 * gu
+            s0[u] = vel
+            w[u] += vel + nest * (mu * vel - eta0 * gu - vel)
+            g[u] = 0.0
+    else:
+        for u in range(n):
+            gu = (g[u] + decay * w[u]) * scale
+            m = beta1 * s0[u] + (1.0 - beta1) * gu
+            vv = beta2 * s1[u] + (1.0 - beta2) * gu * gu
+            s0[u] = m
+            s1[u] = vv
+            w[u] -= adam_lr * m / (math.sqrt(vv) + eps)
+            g[u] = 0.0
