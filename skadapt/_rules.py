@@ -163,29 +163,6 @@ def base_direction(g, v, base, beta2, eps, weight):
     return g / (math.sqrt(v) + eps), v
 
 
-@njit(cache=True, error_model="numpy")
-def baseline_step(w, s0, s1, g, rule, eta0, mu, beta1, beta2, eps, adam_lr):
-    """One step of a non-gain baseline on weight ``w`` with state ``(s0, s1)``.
-
-    sgd: ``w - eta0 g``; momentum and nesterov (scikit-learn's form): ``s0`` is
-    the velocity; adam: ``s0, s1`` are the first and second moments and
-    ``adam_lr`` the bias-corrected step of the current update.
-
-    Returns ``(w, s0, s1)``.
-    """
-    if rule == RULE_SGD:
-        return w - eta0 * g, s0, s1
-    if rule == RULE_MOMENTUM:
-        s0 = mu * s0 - eta0 * g
-        return w + s0, s0, s1
-    if rule == RULE_NESTEROV:
-        s0 = mu * s0 - eta0 * g
-        return w + mu * s0 - eta0 * g, s0, s1
-    s0 = beta1 * s0 + (1.0 - beta1) * g
-    s1 = beta2 * s1 + (1.0 - beta2) * g * g
-    return w - adam_lr * s0 / (math.sqrt(s1) + eps), s0, s1
-
-
 # ------------------------------------------------------------ row functions
 # One contiguous row of weights at a time (all weights of one input, or the
 # biases of a layer). ``w``, ``g`` and the state are views of that row; ``g`` is
@@ -278,7 +255,14 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
 
 @njit(cache=True, error_model="numpy")
 def baseline_row(w, g, s0, s1, scale, decay, rule, eta0, mu, beta1, beta2, eps, adam_lr):
-    """sgd / momentum / nesterov / adam on one row (see :func:`baseline_step`)."""
+    """sgd / momentum / nesterov / adam on one row; consumes ``g``.
+
+    sgd: ``w -= eta0 g``; momentum and nesterov (scikit-learn's form): ``s0`` is
+    the velocity, ``v = mu v - eta0 g``, then ``w += v`` or
+    ``w += mu v - eta0 g``; adam: ``s0, s1`` are the first and second moments
+    and ``adam_lr`` the bias-corrected step of the current update. The gradient
+    is ``(g + decay * w) * scale``.
+    """
     n = w.shape[0]
     if rule == RULE_SGD:
         for u in range(n):
