@@ -20,10 +20,10 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _config
+from . import _config, _numba_cache
 from ._kernel import STATUS_NONFINITE_LOSS, train_epoch
 from ._network import ACTIVATIONS, forward, init_params, layout, unpack
-from .exceptions import DivergenceError
+from .exceptions import DivergenceError, InconsistentSkadaptVersionWarning
 
 _EMPTY_INT = np.empty(0, np.int32)
 
@@ -167,7 +167,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         Best validation accuracy with ``early_stopping``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen during fit, when X has string column names.
     n_layers_ : int
         Number of layers, input and output included.
@@ -393,6 +393,32 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_params")
 
+    # ------------------------------------------------------------ pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        from . import __version__
+
+        return dict(state, _skadapt_version=__version__)
+
+    def __setstate__(self, state):
+        # scikit-learn checks its own version only for estimators of its own modules
+        # (BaseEstimator.__setstate__); this checks skadapt's, the one that matters for
+        # the model's parameters and optimiser state, with an InconsistentVersionWarning.
+        from . import __version__
+
+        state = dict(state)
+        pickled = state.pop("_skadapt_version", "unknown")
+        if pickled != __version__:
+            warnings.warn(
+                InconsistentSkadaptVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_sklearn_version=__version__,
+                    original_sklearn_version=pickled,
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
+
     # ------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -505,7 +531,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             X,
             y,
             reset=reset,
-            accept_sparse=["csr", "csc", "coo", "lil", "dok", "bsr", "dia"],
+            # Every sparse format is converted to CSR before the NaN/inf check (a DOK
+            # matrix could not be checked in its own format).
+            accept_sparse="csr",
             dtype=dtype,
             order="C",
         )
@@ -522,11 +550,16 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     def _prepare(self, X, y, classes, sample_weight):
         """CSR with canonical indices, class indices, per-example weights."""
         if sp.issparse(X):
-            X = sp.csr_matrix(X)
+            X = _canonical_csr(X)
         y_idx = np.searchsorted(classes, y).astype(np.int64)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if self.class_weight is not None:
             cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+            if not np.all(np.isfinite(cw) & (cw >= 0)):
+                raise ValueError(
+                    "class_weight must be non-negative and finite; got "
+                    f"{dict(zip(np.asarray(classes).tolist(), cw.tolist(), strict=True))}."
+                )
             sw = sw * cw[y_idx]
         if not np.any(sw > 0):
             raise ValueError("Sample weights must contain at least one non-zero number.")
@@ -587,8 +620,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             args = (X, np.empty(0, X.dtype), _EMPTY_INT, _EMPTY_INT, False)
         st = model.state
         w_off, b_off, _ = layout(model.sizes)
-        loss_sum, status = train_epoch(
-            *args, y_idx, sw, order, batch_size, model.params,
+        loss_sum, status = _numba_cache.call(
+            train_epoch, *args, y_idx, sw, order, batch_size, model.params,
             np.asarray(model.sizes, np.int64), w_off, b_off, g_off, icfg, fcfg,
             st["pstate"], st["gstate"], st["glast"], st["counters"],
         )
@@ -601,9 +634,21 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 "Lower learning_rate_init or max_gain, or scale the input (e.g. with "
                 "StandardScaler)."
             )
-        weights = np.concatenate([c.ravel() for c in unpack(model.params, model.sizes)[0]])
         n = order.shape[0]
-        return loss_sum / n + 0.5 * self.alpha * float(weights @ weights) / n
+        loss = loss_sum / n
+        if self.alpha:  # (with alpha=0, huge weights must not make 0 * inf = NaN)
+            coefs = unpack(model.params, model.sizes)[0]
+            weights = np.concatenate([c.ravel() for c in coefs]).astype(np.float64, copy=False)
+            with np.errstate(over="ignore"):
+                loss += 0.5 * self.alpha * float(weights @ weights) / n
+        if not np.isfinite(loss):  # finite per example, but the sum or the L2 term overflowed
+            raise DivergenceError(
+                f"Training diverged: the loss became non-finite during epoch {model.n_iter + 1} "
+                f"(rule={self.rule!r}, learning_rate_init={self.learning_rate_init}). The "
+                "estimator keeps its previous state. Lower learning_rate_init or max_gain, or "
+                "scale the input (e.g. with StandardScaler)."
+            )
+        return loss
 
     def _run(self, model, X, y_idx, sw, incremental):
         """Train ``model`` (a private copy), then commit it to the estimator."""
@@ -644,6 +689,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         best_params = None
         no_improvement = 0
         val_scores = []
+        # The last epoch of this call that is completely recorded, to go back to if a
+        # KeyboardInterrupt lands anywhere in the next one (also between the kernel's
+        # in-place update and the bookkeeping): (params, state, n_iter, len(curve),
+        # len(val_scores), best_score, best_params). partial_fit runs one epoch only.
+        done = None
         try:
             for _ in range(epochs):
                 order = np.arange(n, dtype=np.int64)
@@ -672,6 +722,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                     else:
                         no_improvement = 0
                     best_loss = min(best_loss, loss)
+                done = (model.params.copy(), copy.deepcopy(model.state), model.n_iter,
+                        len(model.curve), len(val_scores), best_score, best_params)
                 if self.tol is not None and no_improvement > self.n_iter_no_change:
                     if self.verbose:
                         print("Stopping: no improvement by tol for n_iter_no_change epochs.")
@@ -685,9 +737,13 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                         stacklevel=3,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
-            if model.n_iter == 0:
+            if done is None:  # no epoch of this call completed: nothing to keep
                 raise
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            model.params, model.state, model.n_iter, n_curve, n_val, best_score, best_params = (
+                done
+            )
+            del model.curve[n_curve:], val_scores[n_val:]
         if best_params is not None:
             model.params[...] = best_params
         # commit
@@ -713,15 +769,24 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
     # ---------------------------------------------------------- predicting
     def _logits(self, X):
+        """Output-layer logits; a ValueError if they overflow (never inf or NaN)."""
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse=["csr", "csc", "coo", "lil", "dok", "bsr", "dia"],
-            dtype=[np.float64, np.float32],
-        )
+        X = validate_data(self, X, reset=False, accept_sparse="csr",
+                          dtype=[np.float64, np.float32])
         if sp.issparse(X):
-            X = sp.csr_matrix(X)
+            X = _canonical_csr(X)
         coefs, intercepts = unpack(self._params, self._sizes)
-        return forward(X, coefs, intercepts, self.activation)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = forward(X, coefs, intercepts, self.activation)
+        bad = ~np.isfinite(z).all(axis=1)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise ValueError(
+                f"The network's output overflowed (is infinite or NaN in {z.dtype}) for "
+                f"{rows.size} of {z.shape[0]} samples (first: row {rows[0]}): the input is "
+                "far larger than the model can take. Scale it like the training data."
+            )
+        return z
 
     def decision_function(self, X):
         """Output-layer scores: logits, or their difference for two classes.
@@ -735,11 +800,20 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, the score of the second class minus the first's
-            (positive means ``classes_[1]``); otherwise one column per class.
+            (positive means ``classes_[1]``; ``+-inf`` if that difference of two
+            finite logits overflows); otherwise one column per class. Never NaN.
+
+        Raises
+        ------
+        ValueError
+            If the network's output overflows to inf or NaN for some sample (the
+            input is far larger than the model can take), as in every predict
+            method.
         """
         z = self._logits(X)
         if z.shape[1] == 2:
-            return z[:, 1] - z[:, 0]
+            with np.errstate(over="ignore"):
+                return z[:, 1] - z[:, 0]
         return z
 
     def predict_proba(self, X):
@@ -753,9 +827,21 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probability of each class, columns ordered as ``classes_``.
+            Probability of each class, columns ordered as ``classes_``. Always
+            finite: the softmax is computed after subtracting each row's largest
+            logit, so a huge but finite logit gives a probability of (nearly) 1
+            and the others underflow to 0.
+
+        Raises
+        ------
+        ValueError
+            If the network's output (a logit) overflows to inf or NaN for some
+            sample: then there are no well-defined probabilities, and the input is
+            far larger than the model can take (scale it like the training data).
         """
-        return softmax(self._logits(X), axis=1)
+        z = self._logits(X)
+        with np.errstate(over="ignore", under="ignore"):
+            return softmax(z, axis=1)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities.
@@ -768,9 +854,18 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probability of each class, columns ordered as ``classes_``.
+            Log-probability of each class, columns ordered as ``classes_``; never
+            NaN, ``-inf`` only where the probability underflows to 0.
+
+        Raises
+        ------
+        ValueError
+            If the network's output overflows for some sample, as in
+            :meth:`predict_proba`.
         """
-        return log_softmax(self._logits(X), axis=1)
+        z = self._logits(X)
+        with np.errstate(over="ignore", under="ignore"):
+            return log_softmax(z, axis=1)
 
     def predict(self, X):
         """Predict class labels.
@@ -784,9 +879,32 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
             Predicted labels.
+
+        Raises
+        ------
+        ValueError
+            If the network's output overflows for some sample, as in
+            :meth:`predict_proba`.
         """
         logits = self._logits(X)
         return self.classes_[np.argmax(logits, axis=1)]
+
+
+def _canonical_csr(X):
+    """X as a CSR matrix with in-range, sorted, unique indices (the kernel needs them).
+
+    A ValueError for a malformed matrix (indices out of range); duplicate entries are
+    summed in a copy, as every other sparse operation reads them.
+    """
+    X = sp.csr_matrix(X)  # a new object: checking it never changes the caller's matrix
+    try:
+        X.check_format(full_check=True)
+    except ValueError as exc:
+        raise ValueError(f"X is a malformed sparse matrix: {exc}.") from exc
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
 
 
 @contextmanager

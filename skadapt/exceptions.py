@@ -1,4 +1,6 @@
-"""Exceptions raised by skadapt."""
+"""Exceptions and warnings raised by skadapt."""
+
+from sklearn.exceptions import InconsistentVersionWarning
 
 
 class DivergenceError(ValueError, FloatingPointError):
@@ -13,3 +15,21 @@ class DivergenceError(ValueError, FloatingPointError):
     It subclasses both :class:`ValueError` (as scikit-learn's MLP reports
     non-finite weights) and :class:`FloatingPointError`.
     """
+
+
+class InconsistentSkadaptVersionWarning(InconsistentVersionWarning):
+    """A model is unpickled by another version of skadapt than the one that pickled it.
+
+    A :class:`sklearn.exceptions.InconsistentVersionWarning` (so filters on that
+    category catch it), constructed as scikit-learn does, with the *skadapt*
+    versions in its ``current_sklearn_version`` and ``original_sklearn_version``
+    fields; its message names skadapt.
+    """
+
+    def __str__(self):
+        return (
+            f"Trying to unpickle estimator {self.estimator_name} from skadapt version "
+            f"{self.original_sklearn_version} when using skadapt version "
+            f"{self.current_sklearn_version}. This might lead to breaking code or invalid "
+            "results. Use at your own risk."
+        )

@@ -1,0 +1,135 @@
+"""Property-based tests (hypothesis): invariants over random problems.
+
+Random shapes (2-40 samples, 1-8 features), 2-4 classes labelled by ints or
+strings, float32 or float64, dense or CSR with random zeros, optional positive
+sample weights; small networks and two epochs keep each example fast.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from skadapt import DendriticClassifier
+
+pytestmark = pytest.mark.filterwarnings("ignore:Got `batch_size` larger:UserWarning")
+
+SETTINGS = settings(max_examples=200, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def problems(draw, labels="any"):
+    """(X, y, sample_weight, estimator parameters)."""
+    n_samples = draw(st.integers(2, 40))
+    n_features = draw(st.integers(1, 8))
+    n_classes = draw(st.integers(2, min(4, n_samples)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.RandomState(seed)
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    scale = draw(st.sampled_from([1e-3, 1.0, 1e3]))
+    X = (rng.randn(n_samples, n_features) * scale).astype(dtype)
+    zero_fraction = draw(st.sampled_from([0.0, 0.5, 0.9, 1.0]))
+    X[rng.rand(n_samples, n_features) < zero_fraction] = 0
+    if draw(st.booleans()):
+        X = sp.csr_matrix(X)
+    # every class appears at least once
+    idx = np.concatenate([np.arange(n_classes), rng.randint(0, n_classes, n_samples - n_classes)])
+    idx = idx[rng.permutation(n_samples)]
+    kind = draw(st.sampled_from(["int", "str"])) if labels == "any" else labels
+    if kind == "int":
+        values = np.sort(rng.choice(np.arange(-500, 1000), n_classes, replace=False))
+    else:
+        values = np.array(sorted(draw(st.sets(st.text("abcxyz", min_size=1, max_size=4),
+                                              min_size=n_classes, max_size=n_classes))))
+    y = values[idx]
+    sample_weight = None
+    if draw(st.booleans()):
+        sample_weight = rng.uniform(0.1, 3.0, n_samples)
+    params = dict(
+        hidden_layer_sizes=draw(st.sampled_from([(), (3,)])),
+        activation=draw(st.sampled_from(["sigmoid", "relu", "tanh"])),
+        rule=draw(st.sampled_from(["dendritic", "sgd", "adam", "rprop"])),
+        batch_size=draw(st.sampled_from([1, 3])),
+        shuffle=draw(st.booleans()),
+        max_iter=2,
+        tol=None,
+        random_state=seed % 1000,
+    )
+    return X, y, sample_weight, params
+
+
+def _fit(X, y, sample_weight, params):
+    return DendriticClassifier(**params).fit(X, y, sample_weight=sample_weight)
+
+
+@SETTINGS
+@given(problems())
+def test_probabilities_and_predictions_are_consistent(problem):
+    X, y, sample_weight, params = problem
+    clf = _fit(X, y, sample_weight, params)
+    np.testing.assert_array_equal(clf.classes_, np.unique(y))
+    proba = clf.predict_proba(X)
+    assert proba.shape == (X.shape[0], len(clf.classes_))
+    assert np.all(np.isfinite(proba)) and np.all((proba >= 0) & (proba <= 1))
+    tol = 1e-6 if proba.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=tol)
+    log_proba = clf.predict_log_proba(X)
+    assert not np.any(np.isnan(log_proba))
+    pred = clf.predict(X)
+    np.testing.assert_array_equal(pred, clf.classes_[np.argmax(proba, axis=1)])
+    scores = clf.decision_function(X)
+    assert np.all(np.isfinite(scores))
+    if len(clf.classes_) == 2:
+        assert scores.shape == (X.shape[0],)
+        np.testing.assert_array_equal(pred, clf.classes_[(scores > 0).astype(int)])
+    else:
+        np.testing.assert_array_equal(pred, clf.classes_[np.argmax(scores, axis=1)])
+    assert np.isfinite(clf.loss_) and clf.n_iter_ == 2
+
+
+@SETTINGS
+@given(problems())
+def test_the_same_seed_gives_identical_results(problem):
+    X, y, sample_weight, params = problem
+    a = _fit(X, y, sample_weight, params)
+    b = _fit(X, y, sample_weight, params)
+    assert a._params.tobytes() == b._params.tobytes()
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    assert a.loss_curve_ == b.loss_curve_
+
+
+@SETTINGS
+@given(problems(labels="int"))
+def test_order_preserving_renaming_of_labels_changes_nothing(problem):
+    X, y, sample_weight, params = problem
+    ints = np.unique(y) + 500  # 0..1499: "c0000".."c1499" sorts like the numbers
+    renamed = np.array([f"c{i:04d}" for i in ints])
+    shifted = y + 500
+    a = _fit(X, shifted, sample_weight, params)
+    b = _fit(X, renamed[np.searchsorted(ints, shifted)], sample_weight, params)
+    np.testing.assert_array_equal(b.classes_, renamed)
+    assert a._params.tobytes() == b._params.tobytes()
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(renamed[np.searchsorted(ints, a.predict(X))], b.predict(X))
+
+
+@SETTINGS
+@given(problems())
+def test_dense_and_sparse_input_give_the_same_model(problem):
+    X, y, sample_weight, params = problem
+    dense = X.toarray() if sp.issparse(X) else X
+    a = _fit(dense, y, sample_weight, params)
+    b = _fit(sp.csr_matrix(dense), y, sample_weight, params)
+    rtol = 1e-5 if dense.dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(a._params, b._params, rtol=rtol, atol=rtol)
+    # the same model on dense and on sparse input: equal up to the rounding of the sums
+    # (BLAS and scipy add in other orders), which grows with the logits' magnitude;
+    # the softmax moves no probability by more than half the largest logit change
+    z_dense, z_sparse = a._logits(dense), a._logits(sp.csr_matrix(dense))
+    atol = 1e3 * np.finfo(dense.dtype).eps * (1 + np.abs(z_dense).max())
+    np.testing.assert_allclose(z_sparse, z_dense, rtol=0, atol=atol)
+    np.testing.assert_allclose(a.predict_proba(sp.csr_matrix(dense)), a.predict_proba(dense),
+                               rtol=0, atol=atol)
