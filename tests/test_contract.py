@@ -186,8 +186,9 @@ def test_step_sizes_shapes_and_semantics(digits):
     s_then = relax.step_sizes_[0].copy()
     relax.partial_fit(X[:1], y[:1])  # time passes; idle elements relax toward the base
     idle = X[0] == 0
-    before = np.abs(s_then[idle] - 0.001)
-    after = np.abs(relax.step_sizes_[0][idle] - 0.001)
+    base = relax.learning_rate_init
+    before = np.abs(s_then[idle] - base)
+    after = np.abs(relax.step_sizes_[0][idle] - base)
     assert np.all(after <= before) and np.any(after < before)
 
 
