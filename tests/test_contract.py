@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skadapt import DendriticClassifier, DivergenceError
+from skadapt._network import init_params
 
 
 @pytest.fixture(scope="module")
@@ -199,10 +200,12 @@ def test_early_stopping_restores_best(digits):
     assert len(clf.validation_scores_) == clf.n_iter_ < 50
     assert clf.best_validation_score_ == max(clf.validation_scores_)
     assert clf.best_loss_ is None
-    _, X_val, _, y_val = train_test_split(
-        X, y, test_size=0.1, stratify=np.searchsorted(clf.classes_, y), random_state=0
-    )
-    assert clf.score(X_val, y_val) == pytest.approx(clf.best_validation_score_)
+    # the validation split: drawn from the same random stream, right after the weights
+    rng = np.random.RandomState(0)
+    init_params([64, 20, 10], "sigmoid", rng, np.float64)
+    _, va = train_test_split(np.arange(len(y)), test_size=0.1,
+                             stratify=np.searchsorted(clf.classes_, y), random_state=rng)
+    assert clf.score(X[va], y[va]) == pytest.approx(clf.best_validation_score_)
 
 
 def test_class_weight_balanced_helps_the_minority():
