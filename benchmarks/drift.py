@@ -332,7 +332,7 @@ def main(argv=None):
              f"(batches of {cfg['batch_size']}), mean of {len(seeds)} seeds (tuned on "
              f"{len(tune_seeds)} other seeds)")
     cmd = "python benchmarks/drift.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    parts = [f"## {title}", "",
+    parts = [f"# {title}", "",
              f"Command: `{cmd}` ({elapsed:.0f} s on this machine; tuning {t_tune:.0f} s). "
              f"Recovery: examples from the change until the accuracy over the last "
              f"{cfg['smooth']} examples (all after the change), having fallen below 80% of the "
@@ -347,7 +347,7 @@ def main(argv=None):
     base = [r for r in rules if r in BASELINES]
     for kind in kinds:
         cps = info[kind]["change_points"]
-        parts += [f"### {kind}: {info[kind]['description']}", "",
+        parts += [f"## {kind}: {info[kind]['description']}", "",
                   stream_table(res[kind], cps, best, kind), ""]
         if dend and base:
             bd = max(dend, key=lambda r: best_score[kind, r])

@@ -271,7 +271,7 @@ def main(argv=None):
     hp = ("| rule | " + " | ".join(f"N={n}" for n in sizes) + " |\n|"
           + "---|" * (len(sizes) + 1) + "\n" + hp)
     cmd = "python benchmarks/few_shot.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    report = (f"## {title}\n\nCommand: `{cmd}` ({elapsed:.0f} s on this machine; tuning "
+    report = (f"# {title}\n\nCommand: `{cmd}` ({elapsed:.0f} s on this machine; tuning "
               f"{t_tune:.0f} s). `*`: scikit-learn defaults, multi-epoch, not one-pass.\n\n"
               f"{tab}\n\nBest dendritic variant against the best baseline (sgd, momentum, "
               f"nesterov, adam, delta_bar_delta, rprop), each picked by its validation score, "

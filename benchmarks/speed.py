@@ -50,7 +50,8 @@ def mnist_like(n, seed=0):
         y = rng.randint(10, size=5000)
         X = centers[y] * (rng.rand(5000, 784) < 0.85)
         src = "synthetic MNIST-shaped"
-    idx = np.random.RandomState(seed).randint(len(y), size=n) if n > len(y) else np.arange(n)
+    rng = np.random.RandomState(seed)
+    idx = rng.randint(len(y), size=n) if n > len(y) else rng.permutation(len(y))[:n]
     return np.ascontiguousarray(X[idx]), y[idx], src
 
 
