@@ -42,8 +42,10 @@ def _parser():
         description="Test accuracy against training-set size, averaged over repeated "
         "stratified train/test splits.",
     )
-    compare.add_argument("--dataset", choices=DATASETS, default="digits",
-                         help="dataset (default: digits)")
+    compare.add_argument("--dataset", default="digits",
+                         help=f"one of {', '.join(DATASETS)}, or a .csv (header row; label "
+                         "column 'label' or the last) or .npz (arrays X, y) file "
+                         "(default: digits)")
     compare.add_argument("--sizes", type=_sizes, default=None,
                          help="comma-separated training sizes (default: 50,100,200,400,800)")
     compare.add_argument("--repeats", type=int, default=3,
@@ -54,7 +56,10 @@ def _parser():
     compare.add_argument("--seed", type=int, default=0, help="seed of the first split (default: 0)")
     compare.add_argument("--estimators", default=None,
                          help="comma-separated subset of: " + ", ".join(default_estimators()))
-    compare.add_argument("--progress", action="store_true", help="print progress to stderr")
+    compare.add_argument("--progress", action="store_true", default=None,
+                         help="show progress on stderr (default: only on a terminal)")
+    compare.add_argument("--plot", default=None, metavar="FILE.png",
+                         help="also write the learning-curve figure (needs matplotlib)")
     return parser, compare
 
 
@@ -112,6 +117,9 @@ def main(argv=None):
             compare.error(f"unknown estimators {unknown}; choose from {list(estimators)}")
         estimators = {name: estimators[name] for name in wanted}
 
+    if args.dataset not in DATASETS and not args.dataset.endswith((".csv", ".npz")):
+        compare.error(f"unknown dataset {args.dataset!r}; choose from {DATASETS} or a "
+                      ".csv/.npz file")
     X, y, standardize = load_dataset(args.dataset)
     print(
         f"Learning curves on {args.dataset} ({X.shape[0]} samples, {X.shape[1]} features, "
@@ -133,6 +141,16 @@ def main(argv=None):
         return 0
     print(format_table(summary))
     print(_ranking(summary))
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from .plotting import plot_learning_curves
+
+        ax = plot_learning_curves(summary)
+        ax.set_title(f"{args.dataset}: test accuracy vs training examples")
+        ax.figure.savefig(args.plot, dpi=110, bbox_inches="tight")
+        print(f"wrote {args.plot}")
     return 0
 
 

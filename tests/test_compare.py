@@ -62,7 +62,7 @@ def test_learning_curves_accepts_x_y_tuple_and_is_reproducible():
 
 def test_learning_curves_rejects_unknown_dataset():
     with pytest.raises(ValueError, match="unknown dataset"):
-        learning_curves({"logreg": LogisticRegression()}, dataset="mnist")
+        learning_curves({"logreg": LogisticRegression()}, dataset="fashion")
 
 
 def test_summarize_and_format_table():
@@ -129,3 +129,24 @@ def test_main_defaults_to_compare_and_selects_estimators(capsys):
 def test_main_rejects_unknown_estimator():
     with pytest.raises(SystemExit):
         main(["compare", "--estimators", "nope"])
+
+
+def test_main_writes_a_plot_and_reads_csv_and_npz(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    csv = tmp_path / "iris.csv"
+    header = ",".join([f"f{i}" for i in range(4)] + ["label"])
+    np.savetxt(csv, np.column_stack([X, y]), delimiter=",", header=header, comments="")
+    npz = tmp_path / "iris.npz"
+    np.savez(npz, X=X, y=y)
+    png = tmp_path / "lc.png"
+    for data in (csv, npz):
+        status = main(["compare", "--dataset", str(data), "--sizes", "30", "--repeats", "1",
+                       "--estimators", "LogisticRegression", "--plot", str(png)])
+        assert status == 0
+        out = capsys.readouterr().out
+        assert "LogisticRegression" in out and f"wrote {png}" in out
+        assert png.stat().st_size > 1000
+        png.unlink()
