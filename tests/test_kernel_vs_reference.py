@@ -41,7 +41,7 @@ def _data(seed, n=10, d=6, k=3):
     return X, y, sw
 
 
-def _compare(cfg, hidden, activation, batch_size, sparse=False, seed=0):
+def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False, seed=0):
     X, y, sw = _data(seed)
     est = DendriticClassifier(
         hidden, activation=activation, batch_size=batch_size, max_iter=3, tol=None,
@@ -71,19 +71,20 @@ def _compare(cfg, hidden, activation, batch_size, sparse=False, seed=0):
 @pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
 @pytest.mark.parametrize("hidden", ARCHS, ids=str)
 def test_every_rule_matches_reference_online(cfg, hidden):
-    _compare(cfg, hidden, "sigmoid", batch_size=1)
+    _assert_matches_reference(cfg, hidden, "sigmoid", batch_size=1)
 
 
 @pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
 def test_every_rule_matches_reference_minibatch(cfg):
-    _compare(cfg, (5,), "tanh", batch_size=4, seed=1)
+    _assert_matches_reference(cfg, (5,), "tanh", batch_size=4, seed=1)
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_activations_and_sparse_input_match_reference(activation, sparse):
-    _compare(dict(rule="dendritic", relax_time=3.0), (5, 4), activation, 1, sparse, seed=2)
-    _compare(dict(rule="adam"), (5,), activation, 3, sparse, seed=3)
+    _assert_matches_reference(dict(rule="dendritic", relax_time=3.0), (5, 4), activation, 1,
+                              sparse, seed=2)
+    _assert_matches_reference(dict(rule="adam"), (5,), activation, 3, sparse, seed=3)
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
