@@ -29,22 +29,13 @@ from ._rules import (
     F_BETA2,
     F_EPS,
     F_ETA0,
-    F_GAIN_DOWN,
-    F_GAIN_MAX,
-    F_GAIN_MIN,
-    F_GAIN_UP,
     F_MOMENTUM,
     F_RELAX_TIME,
-    F_TRACE_DECAY,
     I_ACTIVATION,
     I_BASE,
-    I_COHERENCE,
-    I_FALLBACK,
-    I_GROWTH,
     I_N_DENDRITES,
     I_RULE,
     I_SCOPE,
-    I_SKIP_INCOHERENT,
     I_SPARSE_EVENTS,
     RULE_ADAM,
     RULE_GAIN,
@@ -52,6 +43,7 @@ from ._rules import (
     SCOPE_SYNAPSE,
     base_direction,
     baseline_row,
+    gain_coefficients,
     gain_event,
     gain_row,
     relaxed_gain,
@@ -233,6 +225,7 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
         ndl = min(nd, n_in)
         if rule == RULE_GAIN and scope != SCOPE_SYNAPSE:
             g_end = goff + (n_out * (ndl + 1) if scope == SCOPE_DENDRITE else n_out)
+            coef = gain_coefficients(icfg, fcfg)
             # phase A: the group signals (a block's summed data gradient; a unit's delta)
             if scope == SCOPE_DENDRITE:
                 for q in range(nr):
@@ -248,10 +241,7 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                 sig = gcur[k]
                 if sig != 0.0:
                     gcur[k], gstate[0, k], gstate[1, k] = gain_event(
-                        gstate[0, k], gstate[1, k], t - glast[k], sig, icfg[I_GROWTH],
-                        icfg[I_FALLBACK], icfg[I_COHERENCE], icfg[I_SKIP_INCOHERENT],
-                        fcfg[F_GAIN_UP], fcfg[F_GAIN_DOWN], fcfg[F_GAIN_MIN],
-                        fcfg[F_GAIN_MAX], fcfg[F_TRACE_DECAY], tau)
+                        gstate[0, k], gstate[1, k], t - glast[k], sig, *coef)
                     glast[k] = t
                 else:
                     gcur[k] = relaxed_gain(gstate[0, k], t - glast[k], tau)

@@ -92,48 +92,49 @@ def relaxed_gain(gain, dt, relax_time):
 
 
 @njit(cache=True, error_model="numpy")
-def gain_event(gain, prev, dt, signal, growth, fallback, coherence, skip_incoherent,
-               gain_up, gain_down, gain_min, gain_max, trace_decay, relax_time):
+def gain_coefficients(icfg, fcfg):
+    """The gain family's configuration as loop-invariant scalars.
+
+    Growth and fall-back are written as ``gain * mul + add`` (additive growth:
+    ``mul=1, add=gain_up``; multiplicative: ``mul=gain_up, add=0``; reset:
+    ``mul=0, add=1``; shrink: ``mul=gain_down, add=0``), so the event itself has
+    no branch on the configuration. Returns ``(up_mul, up_add, fb_mul, fb_add,
+    trace, theta, skip_inc, gain_min, gain_max, relax_time)``.
+    """
+    up = fcfg[F_GAIN_UP]
+    mult = icfg[I_GROWTH] == GROWTH_MULTIPLICATIVE
+    shrink = icfg[I_FALLBACK] == FALLBACK_SHRINK
+    return (up if mult else 1.0, 0.0 if mult else up,
+            fcfg[F_GAIN_DOWN] if shrink else 0.0, 0.0 if shrink else 1.0,
+            icfg[I_COHERENCE] == COHERENCE_TRACE, fcfg[F_TRACE_DECAY],
+            icfg[I_SKIP_INCOHERENT] != 0, fcfg[F_GAIN_MIN], fcfg[F_GAIN_MAX],
+            fcfg[F_RELAX_TIME])
+
+
+@njit(cache=True, error_model="numpy")
+def gain_event(gain, prev, dt, signal, up_mul, up_add, fb_mul, fb_add, trace, theta,
+               skip_inc, gain_min, gain_max, relax_time):
     """One learning event of an element (or group) of the adaptive-gain family.
 
     Relaxes ``gain`` for the ``dt`` examples since the element's last event,
     compares the sign of ``signal`` (non-zero) with ``prev`` (the previous sign,
-    or a trace of past signals), grows or falls back, clips to
-    ``[gain_min, gain_max]`` and updates ``prev``.
+    or a trace of past signals), grows or falls back (coefficients from
+    :func:`gain_coefficients`), clips to ``[gain_min, gain_max]`` and updates
+    ``prev``.
 
     Returns ``(step_gain, gain, prev)``: the gain to step with (0.0 when the step
     is skipped, as iRprop- does after a sign change), and the new state.
     """
     gain = relaxed_gain(gain, dt, relax_time)
     c = signal * prev
-    skipped = False
-    if c > 0.0:
-        if growth == GROWTH_ADDITIVE:
-            gain = gain + gain_up
-        else:
-            gain = gain * gain_up
-    elif c < 0.0:
-        if fallback == FALLBACK_RESET:
-            gain = 1.0
-        else:
-            gain = gain * gain_down
-        skipped = skip_incoherent != 0
-    if gain < gain_min:
-        gain = gain_min
-    elif gain > gain_max:
-        gain = gain_max
-    if coherence == COHERENCE_SIGN:
-        if skipped:
-            prev = 0.0
-        elif signal > 0.0:
-            prev = 1.0
-        else:
-            prev = -1.0
+    gain = gain * up_mul + up_add if c > 0.0 else (gain * fb_mul + fb_add if c < 0.0 else gain)
+    gain = min(max(gain, gain_min), gain_max)
+    skipped = skip_inc and c < 0.0
+    if trace:
+        prev = theta * prev + (1.0 - theta) * signal
     else:
-        prev = trace_decay * prev + (1.0 - trace_decay) * signal
-    if skipped:
-        return 0.0, gain, prev
-    return gain, gain, prev
+        prev = 0.0 if skipped else (1.0 if signal > 0.0 else -1.0)
+    return (0.0 if skipped else gain), gain, prev
 
 
 @njit(cache=True, error_model="numpy")
@@ -170,86 +171,36 @@ def base_direction(g, v, base, beta2, eps, weight):
 
 
 @njit(cache=True, error_model="numpy")
-def gain_element(gd, w, gain, prev, v, dt, decay, weight, up_mul, up_add, fb_mul, fb_add,
-                 trace, theta, skip_inc, base, gmin, gmax, tau, eta0, beta2, eps):
-    """One event of one element of the synapse-scope gain family, branch-light.
+def gain_element(gd, w, gain, prev, v, dt, decay, weight, coef, base, eta0, beta2, eps):
+    """One event of one synapse-scope element: :func:`gain_event`, then the step.
 
     ``gd`` is the data gradient (non-zero for a real event), ``decay`` the L2
-    coefficient of this row (0 for biases). Growth and fall-back are written as
-    ``gain * mul + add`` so that the configuration is loop-invariant data, not
-    branches. Returns the new ``(w, gain, prev, v)``.
+    coefficient of the element's row (0 for biases), ``coef`` the tuple of
+    :func:`gain_coefficients`. Returns the new ``(w, gain, prev, v)``.
     """
-    gn = relaxed_gain(gain, dt, tau)
-    c = gd * prev
-    grown = gn * up_mul + up_add
-    fell = gn * fb_mul + fb_add
-    gn = grown if c > 0.0 else (fell if c < 0.0 else gn)
-    gn = min(max(gn, gmin), gmax)
-    skipped = skip_inc and c < 0.0
-    sgn = (1.0 if gd > 0.0 else 0.0) - (1.0 if gd < 0.0 else 0.0)
-    if trace:
-        prev = theta * prev + (1.0 - theta) * gd
-    else:
-        prev = 0.0 if skipped else sgn
-    g = gd + decay * w
-    if base == BASE_GRADIENT:
-        d = g
-    elif base == BASE_SIGN:
-        d = weight * ((1.0 if g > 0.0 else 0.0) - (1.0 if g < 0.0 else 0.0))
-    else:
-        v = g * g if v == 0.0 else beta2 * v + (1.0 - beta2) * g * g
-        d = g / (math.sqrt(v) + eps)
-    step = 0.0 if skipped else gn
-    return w - eta0 * step * d, gn, prev, v
+    step, gain, prev = gain_event(gain, prev, dt, gd, *coef)
+    d, v_new = base_direction(gd + decay * w, v, base, beta2, eps, weight)
+    if step == 0.0:  # skipped (iRprop-): no step, the running mean stays
+        return w, gain, prev, v
+    return w - eta0 * step * d, gain, prev, v_new
 
 
 @njit(cache=True, error_model="numpy")
 def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
     """Synapse-scope gain rule on one row: every element with a non-zero gradient
-    has an event (:func:`gain_event` semantics, written for speed)."""
-    growth = icfg[I_GROWTH]
-    up = fcfg[F_GAIN_UP]
-    up_mul = up if growth == GROWTH_MULTIPLICATIVE else 1.0
-    up_add = 0.0 if growth == GROWTH_MULTIPLICATIVE else up
-    shrink = icfg[I_FALLBACK] == FALLBACK_SHRINK
-    fb_mul = fcfg[F_GAIN_DOWN] if shrink else 0.0
-    fb_add = 0.0 if shrink else 1.0
-    trace = icfg[I_COHERENCE] == COHERENCE_TRACE
-    theta = fcfg[F_TRACE_DECAY]
-    skip_inc = icfg[I_SKIP_INCOHERENT] != 0
+    has an event (:func:`gain_element`); the others do not change at all."""
+    coef = gain_coefficients(icfg, fcfg)
     base = icfg[I_BASE]
-    gmin = fcfg[F_GAIN_MIN]
-    gmax = fcfg[F_GAIN_MAX]
-    tau = fcfg[F_RELAX_TIME]
     eta0 = fcfg[F_ETA0]
     beta2 = fcfg[F_BETA2]
     eps = fcfg[F_EPS]
-    n = w.shape[0]
-    if tau > 0.0:
-        for u in range(n):
-            gd = g[u] * scale
-            if gd != 0.0:
-                w[u], gain[u], prev[u], v[u] = gain_element(
-                    gd, w[u], gain[u], prev[u], v[u], t - last[u], decay, weight, up_mul,
-                    up_add, fb_mul, fb_add, trace, theta, skip_inc, base, gmin, gmax, tau,
-                    eta0, beta2, eps)
-                last[u] = t
-                g[u] = 0.0
-    else:
-        # no relaxation: compute every element and keep the results of the events
-        # only (selects, no branches), so the loop can be vectorised
-        for u in range(n):
-            gd = g[u] * scale
-            nw, ng, npv, nv = gain_element(
-                gd, w[u], gain[u], prev[u], v[u], 0, decay, weight, up_mul, up_add,
-                fb_mul, fb_add, trace, theta, skip_inc, base, gmin, gmax, 0.0, eta0, beta2,
-                eps)
-            ev = gd != 0.0
-            w[u] = nw if ev else w[u]
-            gain[u] = ng if ev else gain[u]
-            prev[u] = npv if ev else prev[u]
-            v[u] = nv if ev else v[u]
-            last[u] = t if ev else last[u]
+    for u in range(w.shape[0]):
+        gd = g[u] * scale
+        if gd != 0.0:
+            w[u], gain[u], prev[u], v[u] = gain_element(
+                gd, w[u], gain[u], prev[u], v[u], t - last[u], decay, weight, coef, base,
+                eta0, beta2, eps)
+            last[u] = t
             g[u] = 0.0
 
 
