@@ -457,11 +457,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         if reuse:
             self._check_labels(y, classes_known=self.classes_)
             classes = self.classes_
-        elif classes.shape[0] < 2:
-            raise ValueError(
-                "The number of classes has to be greater than one; got "
-                f"{classes.shape[0]} class"
-            )
+        else:
+            _check_n_classes(classes)
         _config.check_rule_parameters(self)
         X, y_idx, sw = self._prepare(X, y, classes, sample_weight)
         rng = check_random_state(self.random_state)
@@ -514,11 +511,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         probe = _ClassesProbe(self.classes_ if not first else None)
         _check_partial_fit_first_call(probe, classes)
         classes = probe.classes_
-        if classes.shape[0] < 2:
-            raise ValueError(
-                "The number of classes has to be greater than one; got "
-                f"{classes.shape[0]} class"
-            )
+        _check_n_classes(classes)
         self._check_labels(y, classes_known=classes)
         _config.check_rule_parameters(self)
         X, y_idx, sw = self._prepare(X, y, classes, sample_weight)
@@ -619,27 +612,18 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         n_iter = self.n_iter_ if reuse else 0
         return _Model(classes, sizes, params, state, curve, n_iter)
 
-    def _epoch(self, model, X, y_idx, sw, order, batch_size, icfg, fcfg, g_off):
-        if sp.issparse(X):
-            args = (np.empty((0, 0), X.dtype), X.data, X.indices, X.indptr, True)
-        else:
-            args = (X, np.empty(0, X.dtype), _EMPTY_INT, _EMPTY_INT, False)
+    def _epoch(self, model, X_args, y_idx, sw, order, batch_size, net):
+        """One kernel epoch. ``X_args`` and ``net`` are built once per call by ``_run``:
+        the data as the kernel takes it (dense, or CSR arrays) and the layout and
+        configuration arrays ``(sizes, w_off, b_off, g_off, icfg, fcfg)``."""
         st = model.state
-        w_off, b_off, _ = layout(model.sizes)
         loss_sum, status = _numba_cache.call(
-            train_epoch, *args, y_idx, sw, order, batch_size, model.params,
-            np.asarray(model.sizes, np.int64), w_off, b_off, g_off, icfg, fcfg,
+            train_epoch, *X_args, y_idx, sw, order, batch_size, model.params, *net,
             st["pstate"], st["gstate"], st["glast"], st["counters"],
         )
         if status != 0:
-            what = "loss" if status == STATUS_NONFINITE_LOSS else "weights"
-            raise DivergenceError(
-                f"Training diverged: the {what} became non-finite during epoch "
-                f"{model.n_iter + 1} (rule={self.rule!r}, learning_rate_init="
-                f"{self.learning_rate_init}). The estimator keeps its previous state. "
-                "Lower learning_rate_init or max_gain, or scale the input (e.g. with "
-                "StandardScaler)."
-            )
+            raise self._divergence("loss" if status == STATUS_NONFINITE_LOSS else "weights",
+                                   model.n_iter + 1)
         n = order.shape[0]
         loss = loss_sum / n
         if self.alpha:  # (with alpha=0, huge weights must not make 0 * inf = NaN)
@@ -648,13 +632,16 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             with np.errstate(over="ignore"):
                 loss += 0.5 * self.alpha * float(weights @ weights) / n
         if not np.isfinite(loss):  # finite per example, but the sum or the L2 term overflowed
-            raise DivergenceError(
-                f"Training diverged: the loss became non-finite during epoch {model.n_iter + 1} "
-                f"(rule={self.rule!r}, learning_rate_init={self.learning_rate_init}). The "
-                "estimator keeps its previous state. Lower learning_rate_init or max_gain, or "
-                "scale the input (e.g. with StandardScaler)."
-            )
+            raise self._divergence("loss", model.n_iter + 1)
         return loss
+
+    def _divergence(self, what, epoch):
+        return DivergenceError(
+            f"Training diverged: the {what} became non-finite during epoch {epoch} "
+            f"(rule={self.rule!r}, learning_rate_init={self.learning_rate_init}). The "
+            "estimator keeps its previous state. Lower learning_rate_init or max_gain, or "
+            "scale the input (e.g. with StandardScaler)."
+        )
 
     def _run(self, model, X, y_idx, sw, incremental):
         """Train ``model`` (a private copy), then commit it to the estimator."""
@@ -680,6 +667,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             X_val, y_val, sw_val = X[va], y_idx[va], sw[va]
             X, y_idx, sw = X[tr], y_idx[tr], sw[tr]
         n = X.shape[0]
+        if sp.issparse(X):
+            X_args = (np.empty((0, 0), X.dtype), X.data, X.indices, X.indptr, True)
+        else:
+            X_args = (X, np.empty(0, X.dtype), _EMPTY_INT, _EMPTY_INT, False)
+        w_off, b_off, _ = layout(model.sizes)
+        net = (np.asarray(model.sizes, np.int64), w_off, b_off, g_off, icfg, fcfg)
         batch_size = self.batch_size
         if batch_size > n:
             if not incremental:
@@ -705,7 +698,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 order = np.arange(n, dtype=np.int64)
                 if self.shuffle:
                     rng.shuffle(order)
-                loss = self._epoch(model, X, y_idx, sw, order, batch_size, icfg, fcfg, g_off)
+                loss = self._epoch(model, X_args, y_idx, sw, order, batch_size, net)
                 model.n_iter += 1
                 model.curve.append(loss)
                 if self.verbose:
@@ -911,6 +904,13 @@ def _canonical_csr(X):
         X = X.copy()
         X.sum_duplicates()
     return X
+
+
+def _check_n_classes(classes):
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"The number of classes has to be greater than one; got {classes.shape[0]} class"
+        )
 
 
 @contextmanager
