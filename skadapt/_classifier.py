@@ -603,7 +603,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             "n_dendrites": self.n_dendrites,
             "pstate": np.zeros((2, params.shape[0]), dtype),
             "gstate": np.zeros((2, n_groups), dtype),
-            "glast": np.zeros(n_groups, np.int64),
+            "glast": np.zeros(n_groups, np.float64),
             "counters": np.zeros(2, np.int64),
             "rng": rng,
         }
