@@ -85,11 +85,13 @@ def _axpy(a, x, y):
 
 @njit(cache=True, error_model="numpy")
 def sample_gradient(xv, xi, nnz, yi, si, params, sizes, w_off, b_off, a_off, r_off,
-                    acts, deltas, G, touched, rows, nrows, act):
+                    acts, deltas, G, touched, rows, nrows, act, accumulate):
     """Forward and backward pass of one sample; adds ``si`` times its gradient to G.
 
     The sample is given by its non-zero values ``xv[:nnz]`` at columns
-    ``xi[:nnz]``. Marks the input rows it touched. Returns the sample's
+    ``xi[:nnz]``. Marks the input rows it touched. Without ``accumulate``, only
+    the activations and the deltas (already times ``si``) are left in ``acts``
+    and ``deltas``, for :func:`online_update`. Returns the sample's
     cross-entropy loss (unweighted).
     """
     n_layers = sizes.shape[0] - 1
@@ -143,6 +145,8 @@ def sample_gradient(xv, xi, nnz, yi, si, params, sizes, w_off, b_off, a_off, r_o
             for u in range(n_out):
                 acc += w[u] * d_out[u]
             d_in[j] = acc * _derivative(a_in[j], act)
+    if not accumulate:
+        return loss
     # ---- gradient accumulation (only rows with a non-zero input)
     for l in range(n_layers):
         n_in = sizes[l]
@@ -284,6 +288,59 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
 
 
 @njit(cache=True, error_model="numpy")
+def online_update(xv, xi, nnz, params, sizes, w_off, b_off, a_off, acts, deltas, gbuf, t,
+                  weight, icfg, fcfg, pstate, gstate, glast):
+    """The update of one example, straight from its activations and deltas.
+
+    For online learning (batch size 1) when zero gradients are no events and each
+    parameter has its own state (baseline rules, synapse-scope gain rules): the
+    gradient of row ``j`` of a layer is ``a_j * delta``, written into the small
+    buffer ``gbuf`` (one row, in L1 cache) and consumed by the row function, so
+    no full-size gradient array is accumulated, read back and cleared. Gives the
+    same numbers as :func:`sample_gradient` + :func:`apply_update`.
+    """
+    n_layers = sizes.shape[0] - 1
+    rule = icfg[I_RULE]
+    eta0 = fcfg[F_ETA0]
+    alpha = fcfg[F_ALPHA]
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        wo = w_off[l]
+        bo = b_off[l]
+        d = deltas[a_off[l] : a_off[l] + n_out]
+        g = gbuf[:n_out]
+        n_rows = nnz if l == 0 else n_in
+        for q in range(n_rows + 1):
+            if q < n_rows:  # a row of weights with a non-zero input
+                if l == 0:
+                    j = xi[q]
+                    a = xv[q]
+                else:
+                    j = q
+                    a = acts[a_off[l - 1] + j]
+                    if a == 0.0:
+                        continue
+                row = wo + j * n_out
+                decay = alpha
+                for u in range(n_out):
+                    g[u] = a * d[u]
+            else:  # the biases, without L2
+                row = bo
+                decay = 0.0
+                g[:] = d
+            end = row + n_out
+            if rule != RULE_GAIN:
+                baseline_row(params[row:end], g, pstate[0, row:end], pstate[1, row:end], 1.0,
+                             decay, rule, eta0, fcfg[F_MOMENTUM], fcfg[F_BETA1],
+                             fcfg[F_BETA2], fcfg[F_EPS], 0.0)
+            else:
+                gain_row(params[row:end], g, gstate[0, row:end], gstate[1, row:end],
+                         glast[row:end], pstate[1, row:end], 1.0, decay, t, weight,
+                         icfg, fcfg)
+
+
+@njit(cache=True, error_model="numpy")
 def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, params,
                 sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate, glast, counters):
     """Train on ``order`` (indices into X) in batches of ``batch_size``.
@@ -316,6 +373,10 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
     xv = np.zeros(n_features, dt)
     xi = np.zeros(n_features, np.int64)
     act = icfg[I_ACTIVATION]
+    # online learning with per-parameter state and sparse events: no gradient array
+    fused = (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
+             and (icfg[I_RULE] != RULE_GAIN or icfg[I_SCOPE] == SCOPE_SYNAPSE))
+    gbuf = np.zeros(sizes.max(), dt)
     loss_sum = 0.0
     n = order.shape[0]
     sw_mean = 0.0
@@ -343,12 +404,18 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
                         xi[nnz] = j
                         nnz += 1
             loss = sample_gradient(xv, xi, nnz, y[i], sw[i], params, sizes, w_off, b_off,
-                                   a_off, r_off, acts, deltas, G, touched, rows, nrows, act)
+                                   a_off, r_off, acts, deltas, G, touched, rows, nrows, act,
+                                   not fused)
             if not math.isfinite(loss):
                 return loss_sum, STATUS_NONFINITE_LOSS
             loss_sum += sw[i] * loss
         counters[0] += stop - start
         counters[1] += 1
+        if fused:
+            online_update(xv, xi, nnz, params, sizes, w_off, b_off, a_off, acts, deltas, gbuf,
+                          counters[0], batch_weight / sw_mean, icfg, fcfg, pstate, gstate,
+                          glast)
+            continue
         apply_update(params, G, 1.0 / (stop - start), batch_weight / (stop - start) / sw_mean,
                      counters[0], counters[1], sizes,
                      w_off, b_off, g_off, r_off, touched, rows, nrows, icfg, fcfg,

@@ -185,7 +185,7 @@ def gain_element(gd, w, gain, prev, v, dt, decay, weight, coef, base, eta0, beta
     return w - eta0 * step * d, gain, prev, v_new
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
     """Synapse-scope gain rule on one row: every element with a non-zero gradient
     has an event (:func:`gain_element`); the others do not change at all.
@@ -243,7 +243,7 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
         g[u] = 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def baseline_row(w, g, s0, s1, scale, decay, rule, eta0, mu, beta1, beta2, eps, adam_lr):
     """sgd / momentum / nesterov / adam on one row; consumes ``g``.
 
