@@ -588,6 +588,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             params = self._params.copy()
             if old["key"] == key:
                 state = copy.deepcopy(old)
+                if self._clock_on() and not state.get("clock_on", True):
+                    # relaxation switched on: every element's clock starts now
+                    state["glast"][:] = state["counters"][0]
+                state["clock_on"] = self._clock_on()
                 return _Model(classes, sizes, params, state, list(self.loss_curve_),
                               self.n_iter_)
             dtype = params.dtype
@@ -606,11 +610,17 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             "glast": np.zeros(n_groups, np.float64),
             "counters": np.zeros(2, np.int64),
             "rng": rng,
+            "clock_on": self._clock_on(),
         }
         state["gstate"][0] = 1.0
         curve = list(self.loss_curve_) if reuse else []
         n_iter = self.n_iter_ if reuse else 0
         return _Model(classes, sizes, params, state, curve, n_iter)
+
+    def _clock_on(self):
+        """Whether the elements' clocks (time of the last event) run: only while
+        the relaxation in time is on, the only reader of those clocks."""
+        return self.rule == "dendritic" and self.relax_time is not None
 
     def _epoch(self, model, X_args, y_idx, sw, order, batch_size, net):
         """One kernel epoch. ``X_args`` and ``net`` are built once per call by ``_run``:

@@ -246,7 +246,8 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                 if sig != 0.0:
                     gcur[k], gstate[0, k], gstate[1, k] = gain_event(
                         gstate[0, k], gstate[1, k], t - glast[k], sig, *coef)
-                    glast[k] = t
+                    if tau > 0.0:  # the clocks run only while relaxation is on
+                        glast[k] = t
                 else:
                     gcur[k] = relaxed_gain(gstate[0, k], t - glast[k], tau)
         for q in range(nr + 1):

@@ -21,6 +21,7 @@ event. See ``doc/user_guide.md`` for the equations.
 import math
 
 from numba import njit
+from numba.extending import overload
 
 # ---------------------------------------------------------------- rule codes
 RULE_SGD = 0
@@ -76,6 +77,21 @@ F_GAIN_MAX = 9
 F_TRACE_DECAY = 10
 F_RELAX_TIME = 11  # <= 0: no relaxation in time
 N_FCFG = 12
+
+
+def like(x, arr):
+    """``x`` as a scalar of ``arr``'s dtype (so float32 arrays compute in float32)."""
+    return arr.dtype.type(x)
+
+
+@overload(like, inline="always")
+def _like_jit(x, arr):
+    cast = arr.dtype
+
+    def impl(x, arr):
+        return cast(x)
+
+    return impl
 
 
 # The per-element functions take and return scalars only: Numba then inlines them
@@ -190,6 +206,9 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
     """Synapse-scope gain rule on one row: every element with a non-zero gradient
     has an event (:func:`gain_element`); the others do not change at all.
 
+    ``last`` (the time of each element's last event) is kept only while the
+    relaxation in time is on (``relax_time > 0``); nothing else reads it.
+
     Without relaxation in time and without skipped steps (the default dendritic
     configuration), the row runs as one branch-free loop: every element computes
     its event and is blended with its old state by a 0/1 factor, so the stores
@@ -211,36 +230,54 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
                 w[u], gain[u], prev[u], v[u] = gain_element(
                     gd, w[u], gain[u], prev[u], v[u], t - last[u], decay, weight, coef, base,
                     eta0, beta2, eps)
-                last[u] = t
+                if tau > 0.0:
+                    last[u] = t
                 g[u] = 0.0
         return
     rms = base == BASE_RMS
     sign = base == BASE_SIGN
+    # every scalar in the row's dtype: a float32 row computes in float32
+    one = like(1.0, w)
+    zero = like(0.0, w)
+    scale = like(scale, w)
+    decay = like(decay, w)
+    weight = like(weight, w)
+    up_mul = like(up_mul, w)
+    up_add = like(up_add, w)
+    fb_mul = like(fb_mul, w)
+    fb_add = like(fb_add, w)
+    theta = like(theta, w)
+    rest = like(1.0 - theta, w)
+    gain_min = like(gain_min, w)
+    gain_max = like(gain_max, w)
+    eta0 = like(eta0, w)
+    beta2 = like(beta2, w)
+    rest2 = like(1.0 - beta2, w)
+    eps = like(eps, w)
     for u in range(w.shape[0]):
         gd = g[u] * scale
-        on = 1.0 if gd != 0.0 else 0.0
-        off = 1.0 - on
+        on = one if gd != zero else zero
+        off = one - on
         gn = gain[u]
         pv = prev[u]
         wu = w[u]
         vu = v[u]
         # the event (gain_event without relaxation and skipping)
         c = gd * pv
-        gn_new = gn * up_mul + up_add if c > 0.0 else (gn * fb_mul + fb_add if c < 0.0 else gn)
+        gn_new = gn * up_mul + up_add if c > zero else (gn * fb_mul + fb_add if c < zero else gn)
         gn_new = min(max(gn_new, gain_min), gain_max)
-        pv_new = theta * pv + (1.0 - theta) * gd if trace else (1.0 if gd > 0.0 else -1.0)
+        pv_new = theta * pv + rest * gd if trace else (one if gd > zero else -one)
         # the base direction (base_direction)
         gg = gd + decay * wu
-        v_new = gg * gg if vu == 0.0 else beta2 * vu + (1.0 - beta2) * gg * gg
+        v_new = gg * gg if vu == zero else beta2 * vu + rest2 * gg * gg
         d = gg / (math.sqrt(v_new) + eps) if rms else gg
-        d = (weight if gg > 0.0 else (-weight if gg < 0.0 else 0.0)) if sign else d
+        d = (weight if gg > zero else (-weight if gg < zero else zero)) if sign else d
         v_new = v_new if rms else vu
         w[u] = wu - on * (eta0 * gn_new * d)
         gain[u] = on * gn_new + off * gn
         prev[u] = on * pv_new + off * pv
         v[u] = on * v_new + off * vu
-        last[u] = on * t + off * last[u]
-        g[u] = 0.0
+        g[u] = zero
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -254,24 +291,36 @@ def baseline_row(w, g, s0, s1, scale, decay, rule, eta0, mu, beta1, beta2, eps, 
     is ``(g + decay * w) * scale``.
     """
     n = w.shape[0]
+    one = like(1.0, w)
+    zero = like(0.0, w)
+    scale = like(scale, w)
+    decay = like(decay, w)
+    eta0 = like(eta0, w)
+    mu = like(mu, w)
     if rule == RULE_SGD:
         for u in range(n):
             w[u] -= eta0 * (g[u] + decay * w[u]) * scale
-            g[u] = 0.0
+            g[u] = zero
     elif rule == RULE_MOMENTUM or rule == RULE_NESTEROV:
-        nest = 1.0 if rule == RULE_NESTEROV else 0.0
+        nest = one if rule == RULE_NESTEROV else zero
         for u in range(n):
             gu = (g[u] + decay * w[u]) * scale
             vel = mu * s0[u] - eta0 * gu
             s0[u] = vel
             w[u] += vel + nest * (mu * vel - eta0 * gu - vel)
-            g[u] = 0.0
+            g[u] = zero
     else:
+        beta1 = like(beta1, w)
+        rest1 = like(1.0 - beta1, w)
+        beta2 = like(beta2, w)
+        rest2 = like(1.0 - beta2, w)
+        eps = like(eps, w)
+        adam_lr = like(adam_lr, w)
         for u in range(n):
             gu = (g[u] + decay * w[u]) * scale
-            m = beta1 * s0[u] + (1.0 - beta1) * gu
-            vv = beta2 * s1[u] + (1.0 - beta2) * gu * gu
+            m = beta1 * s0[u] + rest1 * gu
+            vv = beta2 * s1[u] + rest2 * gu * gu
             s0[u] = m
             s1[u] = vv
             w[u] -= adam_lr * m / (math.sqrt(vv) + eps)
-            g[u] = 0.0
+            g[u] = zero

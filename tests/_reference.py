@@ -181,7 +181,8 @@ class ReferenceLearner:
             else:
                 self.prev[k] = c["theta"] * self.prev[k] + (1 - c["theta"]) * signal[k]
             self.gain[k] = gain
-            self.last[k] = self.t
+            if c["tau"] is not None:  # the clocks run only while relaxation is on
+                self.last[k] = self.t
             step_gain[k] = 0.0 if skipped else gain
         for p in np.flatnonzero(gd != 0):
             k = self.group[p]

@@ -134,3 +134,17 @@ def test_zero_inputs_leave_their_weights_and_state_untouched():
     np.testing.assert_array_equal(est._state["gstate"][0][row], 1.0)
     np.testing.assert_array_equal(est._state["glast"][row], 0)
     assert np.any(est._params[:10] != p0[:10])  # other inputs did learn
+
+
+def test_clocks_run_only_while_relaxation_is_on():
+    """The time of an element's last event is kept only while relaxation is on (its
+    only reader); switching relaxation on in a warm start starts every clock now."""
+    X, y, _ = _data(4)
+    est = DendriticClassifier((5,), max_iter=2, tol=None, random_state=0,
+                              warm_start=True).fit(X, y)
+    np.testing.assert_array_equal(est._state["glast"], 0.0)
+    seen = est._state["counters"][0]
+    est.set_params(relax_time=3.0, max_iter=1).fit(X, y)
+    last = est._state["glast"]
+    assert np.all(last >= seen) and np.all(last <= est._state["counters"][0])
+    assert np.any(last > seen)  # events after the switch moved their clocks on
