@@ -7,7 +7,8 @@ update rules are in ``skadapt/_rules.py`` and the compiled training loop in
 
 from ._classifier import DendriticClassifier
 from .exceptions import DivergenceError
+from .parallel import fit_parallel
 
 __version__ = "0.1.0"
 
-__all__ = ["DendriticClassifier", "DivergenceError", "__version__"]
+__all__ = ["DendriticClassifier", "DivergenceError", "fit_parallel", "__version__"]

@@ -341,7 +341,7 @@ def online_update(xv, xi, nnz, params, sizes, w_off, b_off, a_off, acts, deltas,
                          icfg, fcfg)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, params,
                 sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate, glast, counters):
     """Train on ``order`` (indices into X) in batches of ``batch_size``.
@@ -353,6 +353,9 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
 
     Returns ``(weighted_loss_sum, status)``; a non-zero status means the loss or
     the weights became non-finite and the arrays must be discarded.
+
+    Runs without the GIL (``nogil``): independent estimators train in parallel
+    threads (:func:`skadapt.fit_parallel`).
     """
     n_layers = sizes.shape[0] - 1
     n_features = sizes[0]
