@@ -1,6 +1,5 @@
 """DendriticClassifier: the scikit-learn estimator over the compiled learner."""
 
-import copy
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -401,7 +400,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ pickling
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())
+        state.pop("_spare", None)  # scratch memory of partial_fit, not part of the model
         from . import __version__
 
         return dict(state, _skadapt_version=__version__)
@@ -539,7 +539,13 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _check_labels(y, classes_known):
-        unseen = np.setdiff1d(unique_labels(y), classes_known)
+        y = np.asarray(y)
+        known = np.asarray(classes_known)
+        same_kind = (y.dtype.kind in "iuf" and known.dtype.kind in "iuf") or (
+            y.dtype.kind == known.dtype.kind == "U")
+        # (unique_labels also rejects a mix of strings and numbers, at ~0.5 ms a call)
+        labels = np.unique(y) if same_kind else unique_labels(y)
+        unseen = np.setdiff1d(labels, known)
         if unseen.size:
             raise ValueError(
                 f"y contains labels not in classes: {unseen.tolist()}; the classes "
@@ -585,9 +591,15 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                     f"asked for now, {sizes}; refit without warm_start."
                 )
             old = self._state
-            params = self._params.copy()
+            # partial_fit trains on a copy (a failing call keeps the fitted state) made in
+            # the arrays the previous call left behind: no allocation, no page faults
+            spare_params, spare_state = self.__dict__.pop("_spare", (None, None))
+            params = _copy_into(self._params, spare_params)
             if old["key"] == key:
-                state = copy.deepcopy(old)
+                # the random state is drawn from only to shuffle more than one example
+                # (or to split off a validation set); otherwise it can be shared
+                draws = (self.shuffle and X.shape[0] > 1) or self.early_stopping
+                state = _copy_state(old, spare_state, copy_rng=draws)
                 if self._clock_on() and not state.get("clock_on", True):
                     # relaxation switched on: every element's clock starts now
                     state["glast"][:] = state["counters"][0]
@@ -595,7 +607,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 return _Model(classes, sizes, params, state, list(self.loss_curve_),
                               self.n_iter_)
             dtype = params.dtype
-            rng = copy.deepcopy(old["rng"])
+            rng = _copy_rng(old["rng"])
         else:
             dtype = X.dtype
             params = init_params(sizes, self.activation, rng, dtype)
@@ -731,7 +743,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                     else:
                         no_improvement = 0
                     best_loss = min(best_loss, loss)
-                done = (model.params.copy(), copy.deepcopy(model.state), model.n_iter,
+                done = (model.params.copy(), _copy_state(model.state), model.n_iter,
                         len(model.curve), len(val_scores), best_score, best_params)
                 if self.tol is not None and no_improvement > self.n_iter_no_change:
                     if self.verbose:
@@ -756,6 +768,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         if best_params is not None:
             model.params[...] = best_params
         # commit
+        if incremental and getattr(self, "_params", None) is not None:
+            # the replaced arrays hold the next partial_fit call's copy (see _start_model)
+            self._spare = (self._params, self._state)
         self.classes_ = model.classes
         self._sizes = list(model.sizes)
         self._params = model.params
@@ -914,6 +929,33 @@ def _canonical_csr(X):
         X = X.copy()
         X.sum_duplicates()
     return X
+
+
+def _copy_rng(rng):
+    """A copy of a RandomState (its state only; much faster than deepcopy's pickling)."""
+    out = np.random.RandomState()
+    out.set_state(rng.get_state())
+    return out
+
+
+def _copy_into(src, dst):
+    """A copy of array ``src``, written into ``dst`` when it has the same shape and
+    dtype (and is another array), else newly allocated."""
+    if (dst is not None and dst is not src and dst.shape == src.shape
+            and dst.dtype == src.dtype):
+        np.copyto(dst, src)
+        return dst
+    return src.copy()
+
+
+def _copy_state(state, into=None, copy_rng=True):
+    """A copy of the training state dict: arrays (into the arrays of the state dict
+    ``into`` where they fit) and, if ``copy_rng``, the random state copied; the other
+    entries (strings, numbers, tuples) are immutable and shared."""
+    into = into or {}
+    return {k: _copy_into(v, into.get(k)) if isinstance(v, np.ndarray)
+            else _copy_rng(v) if copy_rng and isinstance(v, np.random.RandomState) else v
+            for k, v in state.items()}
 
 
 def _check_n_classes(classes):

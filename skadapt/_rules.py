@@ -211,11 +211,9 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
 
     Without relaxation in time and without skipped steps (the default dendritic
     configuration), the row runs as one branch-free loop: every element computes
-    its event and is blended with its old state by a 0/1 factor, so the stores
-    are unconditional and LLVM vectorises the loop (a conditional store becomes
-    a masked store, which is several times slower). The blend is exact: ``1 * new
-    + 0 * old`` is ``new`` for finite values. Otherwise each event goes through
-    :func:`gain_element`.
+    its event and selects its new or its old state, stored unconditionally, so
+    LLVM vectorises the loop (a conditional store becomes a masked store, several
+    times slower). Otherwise each event goes through :func:`gain_element`.
     """
     coef = gain_coefficients(icfg, fcfg)
     up_mul, up_add, fb_mul, fb_add, trace, theta, skip_inc, gain_min, gain_max, tau = coef
@@ -256,8 +254,7 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
     eps = like(eps, w)
     for u in range(w.shape[0]):
         gd = g[u] * scale
-        on = one if gd != zero else zero
-        off = one - on
+        ev = gd != zero
         gn = gain[u]
         pv = prev[u]
         wu = w[u]
@@ -273,10 +270,12 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
         d = gg / (math.sqrt(v_new) + eps) if rms else gg
         d = (weight if gg > zero else (-weight if gg < zero else zero)) if sign else d
         v_new = v_new if rms else vu
-        w[u] = wu - on * (eta0 * gn_new * d)
-        gain[u] = on * gn_new + off * gn
-        prev[u] = on * pv_new + off * pv
-        v[u] = on * v_new + off * vu
+        # "old + 0": a store of the value just loaded would become a (slow) masked
+        # store; the sum is the same number (only a -0.0 becomes +0.0)
+        w[u] = wu - eta0 * gn_new * d if ev else wu + zero
+        gain[u] = gn_new if ev else gn + zero
+        prev[u] = pv_new if ev else pv + zero
+        v[u] = v_new if ev else vu + zero
         g[u] = zero
 
 

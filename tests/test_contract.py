@@ -331,3 +331,22 @@ def test_zero_sample_weights_drop_examples(digits):
         DendriticClassifier(**kw).fit(X, y, sample_weight=np.zeros(len(y)))
     with pytest.raises(ValueError, match="Negative"):
         DendriticClassifier(**kw).fit(X, y, sample_weight=-np.ones(len(y)))
+
+
+def test_partial_fit_trains_in_the_memory_of_the_call_before_and_pickles_without_it():
+    """Each partial_fit call trains on a copy (a failing call keeps the fitted state);
+    the copy is written into the arrays two calls back, not newly allocated, and
+    that scratch memory is not part of the pickled model."""
+    X, y = load_iris(return_X_y=True)
+    est = DendriticClassifier((5,), random_state=0)
+    est.partial_fit(X, y, classes=[0, 1, 2])
+    first = est._params
+    est.partial_fit(X, y)
+    second = est._params
+    est.partial_fit(X, y)
+    assert est._params is first and second is not first
+    assert "_spare" not in est.__getstate__()
+    twin = DendriticClassifier((5,), random_state=0)
+    for _ in range(3):
+        twin.partial_fit(X, y, classes=[0, 1, 2])
+    np.testing.assert_array_equal(est._params, twin._params)
