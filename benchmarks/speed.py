@@ -8,9 +8,10 @@ this run, on the same data):
 2. one full epoch of online dendritic training vs one epoch of ``MLPClassifier()`` with its
    defaults (adam, batch 200), same architecture;
 3. the dendritic rule vs plain sgd in the same kernel (the rule's overhead), in float64 and
-   float32, and with ``base="gradient"`` (no square root and division per event);
+   float32;
 4. CSR sparse vs dense input, float32 vs float64;
-5. predict / predict_proba throughput vs MLPClassifier;
+5. predict / predict_proba throughput vs MLPClassifier; ``partial_fit`` on one example at a
+   time (a stream's call rate, validation included) vs MLPClassifier's and SGDClassifier's;
 6. four seeds fitted with ``fit_parallel(n_jobs=2)`` (threads) vs one after the other;
 7. time to the first fit in a fresh process (import + fit on load_digits), with an empty and
    with a warm Numba cache, next to the time to import scikit-learn alone (subprocesses);
@@ -34,6 +35,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import SGDClassifier
 from sklearn.neural_network import MLPClassifier
 
 from skadapt import DendriticClassifier, fit_parallel
@@ -142,7 +144,6 @@ def main(argv=None):
     dend().fit(Xs[:20], y[:20])
     dend(rule="sgd").fit(X[:20], y[:20])
     dend(rule="sgd").fit(X32[:20], y[:20])
-    dend(base="gradient").fit(X[:20], y[:20])
     rows = []
 
     # 1. online throughput vs MLPClassifier(batch_size=1)
@@ -163,8 +164,6 @@ def main(argv=None):
     t_sgd32 = best_time(lambda: dend(rule="sgd").fit(X32, y))
     row(rows, "one epoch, float32: dendritic vs sgd, same kernel", t_32, t_sgd32, "s",
         "<= 1.5x time")
-    t_grad = best_time(lambda: dend(base="gradient").fit(X, y))
-    row(rows, "one epoch: dendritic base='gradient' vs sgd", t_grad, t_sgd, "s")
     # 4. sparse and float32
     t_sp = best_time(lambda: dend().fit(Xs, y))
     row(rows, "one epoch: CSR vs dense input", t_sp, t_d, "s")
@@ -180,6 +179,19 @@ def main(argv=None):
     row(rows, "predict_proba, samples/s", len(Xp) / best_time(lambda: clf.predict_proba(Xp)),
         len(Xp) / best_time(lambda: mlp.predict_proba(Xp)), "1/s")
 
+    def stream_calls(est, m=300):
+        est.partial_fit(X[:1], y[:1], classes=np.arange(10))
+        t = time.perf_counter()
+        for i in range(1, m):
+            est.partial_fit(X[i:i + 1], y[i:i + 1])
+        return (m - 1) / (time.perf_counter() - t)
+
+    pf = max(stream_calls(dend(shuffle=False)) for _ in range(2))
+    row(rows, "partial_fit, one example per call, calls/s, vs MLPClassifier", pf,
+        max(stream_calls(MLPClassifier((100,), activation="logistic", solver="sgd"))
+            for _ in range(2)), "1/s")
+    row(rows, "partial_fit, one example per call, calls/s, vs SGDClassifier", pf,
+        max(stream_calls(SGDClassifier()) for _ in range(2)), "1/s")
     # 6. several seeds at once
     seeds = [dend(random_state=s) for s in range(4)]
     t_serial = best_time(lambda: [dend(random_state=s).fit(X, y) for s in range(4)], 1)
@@ -191,7 +203,7 @@ def main(argv=None):
           "| target |")
     print("|---|---|---|---|---|")
     for what, ours, theirs, ratio, target in rows:
-        fmt = (lambda v: f"{v:,.0f}/s") if "samples/s" in what else (lambda v: f"{v:.3f} s")
+        fmt = (lambda v: f"{v:,.0f}/s") if "/s" in what else (lambda v: f"{v:.3f} s")
         print(f"| {what} | {fmt(ours)} | {fmt(theirs)} | {ratio:.2f}x | {target or ''} |")
 
     # 7. first fit in a fresh process
