@@ -194,8 +194,8 @@ def main(argv=None):
         max(stream_calls(SGDClassifier()) for _ in range(2)), "1/s")
     # 6. several seeds at once
     seeds = [dend(random_state=s) for s in range(4)]
-    t_serial = best_time(lambda: [dend(random_state=s).fit(X, y) for s in range(4)], 1)
-    t_par = best_time(lambda: fit_parallel(seeds, X, y, n_jobs=2), 1)
+    t_serial = best_time(lambda: [dend(random_state=s).fit(X, y) for s in range(4)], 2)
+    t_par = best_time(lambda: fit_parallel(seeds, X, y, n_jobs=2), 2)
     row(rows, "4 seeds: fit_parallel(n_jobs=2) vs one after the other", t_par, t_serial, "s")
 
     print()
