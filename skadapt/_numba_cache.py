@@ -1,4 +1,4 @@
-"""Recovery from a corrupt on-disk Numba cache.
+"""Recovery from a corrupt or stale on-disk Numba cache.
 
 The compiled kernel is cached on disk (``cache=True``): in ``__pycache__`` next to
 the sources, or under ``NUMBA_CACHE_DIR``. An absent, unwritable or stale cache is
@@ -8,8 +8,16 @@ left truncated by a process killed while writing it, is not: Numba (up to at lea
 (numba/numba#10434). :func:`call` catches exactly that, empties the index of every
 cached function of skadapt's compiled modules (or, where that fails too, stops
 caching them in this process), and calls again, which recompiles.
+
+A *stale* cache is one Numba cannot see: it checks the timestamp of the file that
+defines a cached function, not of the files whose functions it inlined, so after
+``_rules.py`` changes (an edit, an upgrade that leaves ``__pycache__``) the cached
+kernel would still run the old rules. :func:`call` therefore first compares a
+fingerprint of the compiled modules' sources with the one stored beside the cache
+and, if they differ, resets the caches (once per process).
 """
 
+import hashlib
 import os
 import traceback
 import warnings
@@ -47,8 +55,62 @@ def reset_caches():
             dispatcher._cache = NullCache()
 
 
+_STAMP_NAME = "skadapt-sources.sha256"
+_checked = False
+
+
+def _sources_fingerprint():
+    from . import _kernel, _rules
+
+    digest = hashlib.sha256()
+    for module in (_rules, _kernel):
+        with open(module.__file__, "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()
+
+
+def _stamp_path():
+    from ._kernel import train_epoch
+
+    cache = getattr(train_epoch, "_cache", None)
+    path = getattr(cache, "_cache_path", None)
+    return None if path is None else os.path.join(path, _STAMP_NAME)
+
+
+def ensure_fresh():
+    """Reset the caches if the compiled modules' sources changed since they were
+    cached (see the module docstring). Returns whether they were reset."""
+    stamp = _stamp_path()
+    if stamp is None:  # no on-disk cache
+        return False
+    current = _sources_fingerprint()
+    try:
+        with open(stamp) as f:
+            if f.read().strip() == current:
+                return False
+    except OSError:  # no stamp yet (a new cache, or one from before stamps)
+        pass
+    reset_caches()
+    try:
+        os.makedirs(os.path.dirname(stamp), exist_ok=True)
+        with open(stamp, "w") as f:
+            f.write(current)
+    except OSError:  # a read-only cache: Numba copes, and the next process checks again
+        pass
+    return True
+
+
 def call(func, *args):
-    """``func(*args)``, recompiling once if Numba's on-disk cache cannot be read."""
+    """``func(*args)``, after :func:`ensure_fresh` (once per process), recompiling
+    once if Numba's on-disk cache cannot be read."""
+    global _checked
+    if not _checked:
+        _checked = True
+        try:
+            ensure_fresh()
+        except Exception as exc:  # never let the check itself break a fit
+            warnings.warn(f"skadapt could not check its Numba cache: {exc}", RuntimeWarning,
+                          stacklevel=2)
     try:
         return func(*args)
     except Exception as exc:

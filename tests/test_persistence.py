@@ -241,10 +241,40 @@ def test_numba_cache_absent_unwritable_or_corrupt_never_breaks_fit(tmp_path):
     names = sorted(p.name for p in garbage.rglob("*"))
     assert any(n.startswith("_kernel.train_epoch") and n.endswith(".nbi") for n in names)
     assert any(n.endswith(".nbc") for n in names)
+    # with the sources' fingerprint in place (the cache is not stale), reading it fails
+    from skadapt._numba_cache import _STAMP_NAME, _sources_fingerprint
+
+    [train_index] = [p for p in garbage.rglob("_kernel.train_epoch*.nbi")]
+    (train_index.parent / _STAMP_NAME).write_text(_sources_fingerprint())
     result = _run_with_cache_dir(garbage)
     _assert_fits(result, expected)
     assert "Numba cache could not be read" in result.stderr
     # the cache is usable again: the kernel's index was rewritten
-    [train_index] = [p for p in garbage.rglob("_kernel.train_epoch*.nbi")]
     assert not train_index.read_bytes().startswith(b"garbage")
 
+    # (4) the same garbage without a fingerprint: reset before it is read, no warning
+    (train_index.parent / _STAMP_NAME).unlink()
+    train_index.write_bytes(b"garbage\n" + os.urandom(64))
+    result = _run_with_cache_dir(garbage)
+    _assert_fits(result, expected)
+    assert "could not be read" not in result.stderr
+    assert (train_index.parent / _STAMP_NAME).read_text() == _sources_fingerprint()
+
+
+
+def test_changed_kernel_sources_reset_the_numba_cache(tmp_path, monkeypatch):
+    """Numba checks only the timestamp of the file defining a cached function, not of
+    _rules.py whose functions the kernel inlines: skadapt keeps a fingerprint of both
+    sources beside the cache and resets the cache when it differs."""
+    from skadapt import _numba_cache
+
+    stamp = tmp_path / "cache" / "skadapt-sources.sha256"
+    resets = []
+    monkeypatch.setattr(_numba_cache, "_stamp_path", lambda: str(stamp))
+    monkeypatch.setattr(_numba_cache, "reset_caches", lambda: resets.append(1))
+    assert _numba_cache.ensure_fresh() and len(resets) == 1  # no stamp yet
+    assert stamp.read_text() == _numba_cache._sources_fingerprint()
+    assert not _numba_cache.ensure_fresh() and len(resets) == 1  # unchanged sources
+    stamp.write_text("fingerprint of older sources")
+    assert _numba_cache.ensure_fresh() and len(resets) == 2
+    assert stamp.read_text() == _numba_cache._sources_fingerprint()
