@@ -350,3 +350,20 @@ def test_partial_fit_trains_in_the_memory_of_the_call_before_and_pickles_without
     for _ in range(3):
         twin.partial_fit(X, y, classes=[0, 1, 2])
     np.testing.assert_array_equal(est._params, twin._params)
+
+
+@pytest.mark.parametrize("rule", ["dendritic", "sgd", "adam"])
+def test_partial_fit_in_chunks_equals_one_example_per_call(rule):
+    """Online learning within a call: chunks of a stream give the model that
+    one-example calls give (without shuffling), validation paid per chunk only."""
+    X, y = load_iris(return_X_y=True)
+    order = np.random.RandomState(0).permutation(len(y))
+    X, y = X[order] / 8.0, y[order]
+    chunked = DendriticClassifier((5,), rule=rule, shuffle=False, random_state=0)
+    single = clone(chunked)
+    for start in range(0, len(y), 25):
+        chunked.partial_fit(X[start:start + 25], y[start:start + 25], classes=[0, 1, 2])
+    for i in range(len(y)):
+        single.partial_fit(X[i:i + 1], y[i:i + 1], classes=[0, 1, 2])
+    np.testing.assert_array_equal(chunked._params, single._params)
+    assert chunked.t_ == single.t_ == len(y)
