@@ -268,6 +268,7 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                 gain_row(params[row:end], G[row:end], gstate[0, row:end], gstate[1, row:end],
                          glast[row:end], pstate[1, row:end], scale, decay * scale, t, weight,
                          icfg, fcfg)
+                G[row:end] = 0.0
             else:  # phase C: each parameter steps with its group's gain
                 base = icfg[I_BASE]
                 for u in range(n_out):

@@ -204,7 +204,8 @@ def gain_element(gd, w, gain, prev, v, dt, decay, weight, coef, base, eta0, beta
 @njit(cache=True, error_model="numpy", inline="always")
 def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
     """Synapse-scope gain rule on one row: every element with a non-zero gradient
-    has an event (:func:`gain_element`); the others do not change at all.
+    has an event (:func:`gain_element`); the others do not change at all. Unlike
+    :func:`baseline_row`, it leaves ``g`` as it is (the caller clears it if needed).
 
     ``last`` (the time of each element's last event) is kept only while the
     relaxation in time is on (``relax_time > 0``); nothing else reads it.
@@ -230,7 +231,6 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
                     eta0, beta2, eps)
                 if tau > 0.0:
                     last[u] = t
-                g[u] = 0.0
         return
     rms = base == BASE_RMS
     sign = base == BASE_SIGN
@@ -276,7 +276,6 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
         gain[u] = gn_new if ev else gn + zero
         prev[u] = pv_new if ev else pv + zero
         v[u] = v_new if ev else vu + zero
-        g[u] = zero
 
 
 @njit(cache=True, error_model="numpy", inline="always")
