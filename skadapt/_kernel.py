@@ -54,7 +54,7 @@ STATUS_NONFINITE_LOSS = 1
 STATUS_NONFINITE_WEIGHTS = 2
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _activate(z, act):
     if act == ACT_SIGMOID:
         if z >= 0.0:
@@ -66,7 +66,7 @@ def _activate(z, act):
     return math.tanh(z)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _derivative(a, act):
     """Derivative of the activation, from its output ``a``."""
     if act == ACT_SIGMOID:
@@ -76,7 +76,7 @@ def _derivative(a, act):
     return 1.0 - a * a
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _axpy(a, x, y):
     """y += a * x (contiguous views, so the loop vectorises)."""
     for u in range(y.shape[0]):
