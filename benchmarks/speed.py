@@ -59,7 +59,7 @@ def mnist_like(n, seed=0):
     return np.ascontiguousarray(X[idx]), y[idx], src
 
 
-def best_time(fn, repeat=3):
+def best_time(fn, repeat=5):
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
@@ -150,7 +150,7 @@ def main(argv=None):
     n_mlp = min(n, 500)
     t_mlp1 = best_time(lambda: MLPClassifier(
         (100,), activation="logistic", solver="sgd", batch_size=1, max_iter=1,
-        random_state=0).fit(X[:n_mlp], y[:n_mlp]), 1)
+        random_state=0).fit(X[:n_mlp], y[:n_mlp]), 2)
     t_d = best_time(lambda: dend().fit(X, y))
     row(rows, "online training, samples/s (batch 1)", n / t_d, n_mlp / t_mlp1, "1/s", ">= 100x")
     # 2. one epoch vs MLPClassifier() defaults
@@ -194,8 +194,8 @@ def main(argv=None):
         max(stream_calls(SGDClassifier()) for _ in range(2)), "1/s")
     # 6. several seeds at once
     seeds = [dend(random_state=s) for s in range(4)]
-    t_serial = best_time(lambda: [dend(random_state=s).fit(X, y) for s in range(4)], 2)
-    t_par = best_time(lambda: fit_parallel(seeds, X, y, n_jobs=2), 2)
+    t_serial = best_time(lambda: [dend(random_state=s).fit(X, y) for s in range(4)], 3)
+    t_par = best_time(lambda: fit_parallel(seeds, X, y, n_jobs=2), 3)
     row(rows, "4 seeds: fit_parallel(n_jobs=2) vs one after the other", t_par, t_serial, "s")
 
     print()

