@@ -253,27 +253,23 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
     rest2 = like(1.0 - beta2, w)
     eps = like(eps, w)
     if trace and rms and up_mul == 1.0 and fb_mul == 0.0 and fb_add == 1.0:
-        # the default configuration (trace coherence, RMS base, additive growth, reset),
-        # the same loop with its configuration's selects and factors resolved
-        for u in range(w.shape[0]):
-            gd = g[u] * scale
-            ev = gd != zero
-            gn = gain[u]
-            pv = prev[u]
-            wu = w[u]
-            vu = v[u]
-            c = gd * pv
-            gn_new = gn + up_add if c > zero else (one if c < zero else gn)
-            gn_new = min(max(gn_new, gain_min), gain_max)
-            pv_new = theta * pv + rest * gd
-            gg = gd + decay * wu
-            v_new = gg * gg if vu == zero else beta2 * vu + rest2 * gg * gg
-            d = gg / (math.sqrt(v_new) + eps)
-            w[u] = wu - eta0 * gn_new * d if ev else wu + zero
-            gain[u] = gn_new if ev else gn + zero
-            prev[u] = pv_new if ev else pv + zero
-            v[u] = v_new if ev else vu + zero
-        return
+        # the default configuration (trace coherence, RMS base, additive growth, reset):
+        # the same loop with its configuration as constants, which the compiler folds
+        _gain_loop(w, g, gain, prev, v, scale, decay, weight, one, up_add, zero, one, True,
+                   theta, rest, gain_min, gain_max, eta0, beta2, rest2, eps, True, False,
+                   one, zero)
+    else:
+        _gain_loop(w, g, gain, prev, v, scale, decay, weight, up_mul, up_add, fb_mul, fb_add,
+                   trace, theta, rest, gain_min, gain_max, eta0, beta2, rest2, eps, rms, sign,
+                   one, zero)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _gain_loop(w, g, gain, prev, v, scale, decay, weight, up_mul, up_add, fb_mul, fb_add,
+               trace, theta, rest, gain_min, gain_max, eta0, beta2, rest2, eps, rms, sign,
+               one, zero):
+    """The branch-free synapse-scope loop of :func:`gain_row` (no relaxation, no
+    skipped steps); every scalar already in the row's dtype."""
     for u in range(w.shape[0]):
         gd = g[u] * scale
         ev = gd != zero
