@@ -931,9 +931,12 @@ def _canonical_csr(X):
     return X
 
 
-def _copy_rng(rng):
-    """A copy of a RandomState (its state only; much faster than deepcopy's pickling)."""
-    out = np.random.RandomState()
+def _copy_rng(rng, into=None):
+    """A copy of a RandomState (its state only; much faster than deepcopy's pickling),
+    written into the RandomState ``into`` when given (creating one costs more than
+    copying a state)."""
+    out = into if isinstance(into, np.random.RandomState) and into is not rng else (
+        np.random.RandomState())
     out.set_state(rng.get_state())
     return out
 
@@ -954,7 +957,8 @@ def _copy_state(state, into=None, copy_rng=True):
     entries (strings, numbers, tuples) are immutable and shared."""
     into = into or {}
     return {k: _copy_into(v, into.get(k)) if isinstance(v, np.ndarray)
-            else _copy_rng(v) if copy_rng and isinstance(v, np.random.RandomState) else v
+            else _copy_rng(v, into.get(k)) if copy_rng and isinstance(v, np.random.RandomState)
+            else v
             for k, v in state.items()}
 
 

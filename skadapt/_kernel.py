@@ -268,7 +268,6 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                 gain_row(params[row:end], G[row:end], gstate[0, row:end], gstate[1, row:end],
                          glast[row:end], pstate[1, row:end], scale, decay * scale, t, weight,
                          icfg, fcfg)
-                G[row:end] = 0.0
             else:  # phase C: each parameter steps with its group's gain
                 base = icfg[I_BASE]
                 for u in range(n_out):
@@ -276,10 +275,10 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                     gd = G[p] * scale
                     if gd == 0.0:
                         continue
-                    G[p] = 0.0
                     d, pstate[1, p] = base_direction(gd + decay * scale * params[p],
                                                      pstate[1, p], base, beta2, eps, weight)
                     params[p] -= eta0 * gcur[_group_of(j, u, n_in, goff, scope, nd)] * d
+            G[row:end] = 0.0  # this row's gradient is consumed
         if rule == RULE_GAIN and scope != SCOPE_SYNAPSE:
             for k in range(goff, g_end):
                 gcur[k] = 0.0

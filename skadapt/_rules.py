@@ -183,7 +183,8 @@ def base_direction(g, v, base, beta2, eps, weight):
 # ------------------------------------------------------------ row functions
 # One contiguous row of weights at a time (all weights of one input, or the
 # biases of a layer). ``w``, ``g`` and the state are views of that row; ``g`` is
-# the accumulated gradient, which the row function consumes (sets to zero).
+# the row's gradient, which the row functions only read (the caller owns it: the
+# mini-batch path clears its accumulated rows, the online path overwrites its buffer).
 
 
 @njit(cache=True, error_model="numpy")
@@ -204,8 +205,7 @@ def gain_element(gd, w, gain, prev, v, dt, decay, weight, coef, base, eta0, beta
 @njit(cache=True, error_model="numpy", inline="always")
 def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
     """Synapse-scope gain rule on one row: every element with a non-zero gradient
-    has an event (:func:`gain_element`); the others do not change at all. Unlike
-    :func:`baseline_row`, it leaves ``g`` as it is (the caller clears it if needed).
+    has an event (:func:`gain_element`); the others do not change at all.
 
     ``last`` (the time of each element's last event) is kept only while the
     relaxation in time is on (``relax_time > 0``); nothing else reads it.
@@ -298,7 +298,7 @@ def _gain_loop(w, g, gain, prev, v, scale, decay, weight, up_mul, up_add, fb_mul
 
 @njit(cache=True, error_model="numpy", inline="always")
 def baseline_row(w, g, s0, s1, scale, decay, rule, eta0, mu, beta1, beta2, eps, adam_lr):
-    """sgd / momentum / nesterov / adam on one row; consumes ``g``.
+    """sgd / momentum / nesterov / adam on one row.
 
     sgd: ``w -= eta0 g``; momentum and nesterov (scikit-learn's form): ``s0`` is
     the velocity, ``v = mu v - eta0 g``, then ``w += v`` or
@@ -316,7 +316,6 @@ def baseline_row(w, g, s0, s1, scale, decay, rule, eta0, mu, beta1, beta2, eps, 
     if rule == RULE_SGD:
         for u in range(n):
             w[u] -= eta0 * (g[u] + decay * w[u]) * scale
-            g[u] = zero
     elif rule == RULE_MOMENTUM or rule == RULE_NESTEROV:
         nest = one if rule == RULE_NESTEROV else zero
         for u in range(n):
@@ -324,7 +323,6 @@ def baseline_row(w, g, s0, s1, scale, decay, rule, eta0, mu, beta1, beta2, eps, 
             vel = mu * s0[u] - eta0 * gu
             s0[u] = vel
             w[u] += vel + nest * (mu * vel - eta0 * gu - vel)
-            g[u] = zero
     else:
         beta1 = like(beta1, w)
         rest1 = like(1.0 - beta1, w)
@@ -339,4 +337,3 @@ def baseline_row(w, g, s0, s1, scale, decay, rule, eta0, mu, beta1, beta2, eps, 
             s0[u] = m
             s1[u] = vv
             w[u] -= adam_lr * m / (math.sqrt(vv) + eps)
-            g[u] = zero
