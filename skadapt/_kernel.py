@@ -83,6 +83,40 @@ def _axpy(a, x, y):
         y[u] += a * x[u]
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _copy(src, dst):
+    """dst[:] = src, as a plain loop (slice assignment compiles a broadcasting
+    routine with its error messages: seconds of compile time for a copy)."""
+    for u in range(dst.shape[0]):
+        dst[u] = src[u]
+
+
+@njit(cache=True, error_model="numpy")
+def gather_nonzeros(X, data, indices, indptr, is_sparse, i, xv, xi):
+    """Write the non-zero values of sample ``i`` into ``xv`` and their columns into
+    ``xi``; return their number.
+
+    Also keeps the count's type a plain integer where the caller uses it (a count
+    started at the constant 0 in the caller would have every callee compiled
+    twice, once for the constant).
+    """
+    nnz = 0
+    if is_sparse:
+        for c in range(indptr[i], indptr[i + 1]):
+            if data[c] != 0.0:
+                xv[nnz] = data[c]
+                xi[nnz] = indices[c]
+                nnz += 1
+    else:
+        for j in range(X.shape[1]):
+            v = X[i, j]
+            if v != 0.0:
+                xv[nnz] = v
+                xi[nnz] = j
+                nnz += 1
+    return nnz
+
+
 @njit(cache=True, error_model="numpy")
 def sample_gradient(xv, xi, nnz, yi, si, params, sizes, w_off, b_off, a_off, r_off,
                     acts, deltas, G, touched, rows, nrows, act, accumulate):
@@ -101,7 +135,7 @@ def sample_gradient(xv, xi, nnz, yi, si, params, sizes, w_off, b_off, a_off, r_o
         n_out = sizes[l + 1]
         wo = w_off[l]
         z = acts[a_off[l] : a_off[l] + n_out]
-        z[:] = params[b_off[l] : b_off[l] + n_out]
+        _copy(params[b_off[l] : b_off[l] + n_out], z)
         if l == 0:
             for c in range(nnz):
                 r = wo + xi[c] * n_out
@@ -329,7 +363,7 @@ def online_update(xv, xi, nnz, params, sizes, w_off, b_off, a_off, acts, deltas,
             else:  # the biases, without L2
                 row = bo
                 decay = 0.0
-                g[:] = d
+                _copy(d, g)
             end = row + n_out
             if rule != RULE_GAIN:
                 baseline_row(params[row:end], g, pstate[0, row:end], pstate[1, row:end], 1.0,
@@ -380,7 +414,10 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
     # online learning with per-parameter state and sparse events: no gradient array
     fused = (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
              and (icfg[I_RULE] != RULE_GAIN or icfg[I_SCOPE] == SCOPE_SYNAPSE))
-    gbuf = np.zeros(sizes.max(), dt)
+    widest = 0
+    for l in range(n_layers + 1):
+        widest = max(widest, sizes[l])
+    gbuf = np.zeros(widest, dt)
     loss_sum = 0.0
     n = order.shape[0]
     sw_mean = 0.0
@@ -393,20 +430,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
         for q in range(start, stop):
             i = order[q]
             batch_weight += sw[i]
-            nnz = 0
-            if is_sparse:
-                for c in range(indptr[i], indptr[i + 1]):
-                    if data[c] != 0.0:
-                        xv[nnz] = data[c]
-                        xi[nnz] = indices[c]
-                        nnz += 1
-            else:
-                for j in range(n_features):
-                    v = X[i, j]
-                    if v != 0.0:
-                        xv[nnz] = v
-                        xi[nnz] = j
-                        nnz += 1
+            nnz = gather_nonzeros(X, data, indices, indptr, is_sparse, i, xv, xi)
             loss = sample_gradient(xv, xi, nnz, y[i], sw[i], params, sizes, w_off, b_off,
                                    a_off, r_off, acts, deltas, G, touched, rows, nrows, act,
                                    not fused)
