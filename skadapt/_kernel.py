@@ -263,7 +263,7 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
         ndl = min(nd, n_in)
         if rule == RULE_GAIN and scope != SCOPE_SYNAPSE:
             g_end = goff + (n_out * (ndl + 1) if scope == SCOPE_DENDRITE else n_out)
-            coef = gain_coefficients(icfg, fcfg)
+            coef = gain_coefficients(icfg, fcfg, gcur)
             # phase A: the group signals (a block's summed data gradient; a unit's delta)
             if scope == SCOPE_DENDRITE:
                 for q in range(nr):
@@ -278,8 +278,9 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
             for k in range(goff, g_end):
                 sig = gcur[k]
                 if sig != 0.0:
-                    gcur[k], gstate[0, k], gstate[1, k] = gain_event(
+                    skipped, gstate[0, k], gstate[1, k] = gain_event(
                         gstate[0, k], gstate[1, k], t - glast[k], sig, *coef)
+                    gcur[k] = 0.0 if skipped else gstate[0, k]
                     if tau > 0.0:  # the clocks run only while relaxation is on
                         glast[k] = t
                 else:
@@ -310,7 +311,8 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                     if gd == 0.0:
                         continue
                     d, pstate[1, p] = base_direction(gd + decay * scale * params[p],
-                                                     pstate[1, p], base, beta2, eps, weight)
+                                                     pstate[1, p], base, beta2, 1.0 - beta2,
+                                                     eps, weight)
                     params[p] -= eta0 * gcur[_group_of(j, u, n_in, goff, scope, nd)] * d
             G[row:end] = 0.0  # this row's gradient is consumed
         if rule == RULE_GAIN and scope != SCOPE_SYNAPSE:

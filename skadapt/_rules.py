@@ -20,7 +20,7 @@ event. See ``doc/user_guide.md`` for the equations.
 
 import math
 
-from numba import njit
+from numba import njit, types
 from numba.extending import overload
 
 # ---------------------------------------------------------------- rule codes
@@ -79,24 +79,29 @@ F_RELAX_TIME = 11  # <= 0: no relaxation in time
 N_FCFG = 12
 
 
-def like(x, arr):
-    """``x`` as a scalar of ``arr``'s dtype (so float32 arrays compute in float32)."""
-    return arr.dtype.type(x)
+def like(x, ref):
+    """``x`` as a scalar of ``ref``'s type: the dtype of an array, or the type of a
+    scalar (so float32 state computes in float32)."""
+    dtype = getattr(ref, "dtype", None)
+    return dtype.type(x) if dtype is not None else type(ref)(x)
 
 
 @overload(like, inline="always")
-def _like_jit(x, arr):
-    cast = arr.dtype
+def _like_jit(x, ref):
+    cast = ref.dtype if isinstance(ref, types.Array) else ref
 
-    def impl(x, arr):
+    def impl(x, ref):
         return cast(x)
 
     return impl
 
 
 # The per-element functions take and return scalars only: Numba then inlines them
-# into the kernel's loops at no cost (array arguments would be reference-counted
-# on every call, which costs more than the arithmetic).
+# into the kernel's loops at no cost (array arguments would be reference-counted on
+# every call, which costs more than the arithmetic). Their own constants take the
+# type of the state they are given, so with float32 state and float32 coefficients
+# (as :func:`gain_row` passes them) they compute in float32; a float64 argument
+# promotes the arithmetic to float64, as in NumPy.
 
 
 @njit(cache=True, error_model="numpy")
@@ -104,32 +109,35 @@ def relaxed_gain(gain, dt, relax_time):
     """Gain relaxed toward 1 after ``dt`` examples without an event."""
     if relax_time <= 0.0 or dt <= 0:
         return gain
-    return 1.0 + (gain - 1.0) * math.exp(-dt / relax_time)
+    one = like(1.0, gain)
+    return one + (gain - one) * like(math.exp(-dt / relax_time), gain)
 
 
 @njit(cache=True, error_model="numpy")
-def gain_coefficients(icfg, fcfg):
-    """The gain family's configuration as loop-invariant scalars.
+def gain_coefficients(icfg, fcfg, ref):
+    """The gain family's configuration as loop-invariant scalars of ``ref``'s dtype.
 
     Growth and fall-back are written as ``gain * mul + add`` (additive growth:
     ``mul=1, add=gain_up``; multiplicative: ``mul=gain_up, add=0``; reset:
     ``mul=0, add=1``; shrink: ``mul=gain_down, add=0``), so the event itself has
     no branch on the configuration. Returns ``(up_mul, up_add, fb_mul, fb_add,
-    trace, theta, skip_inc, gain_min, gain_max, relax_time)``.
+    trace, theta, theta_rest, skip_inc, gain_min, gain_max, relax_time)``, where
+    ``theta_rest`` is ``1 - theta`` (computed in float64).
     """
     up = fcfg[F_GAIN_UP]
     mult = icfg[I_GROWTH] == GROWTH_MULTIPLICATIVE
     shrink = icfg[I_FALLBACK] == FALLBACK_SHRINK
-    return (up if mult else 1.0, 0.0 if mult else up,
-            fcfg[F_GAIN_DOWN] if shrink else 0.0, 0.0 if shrink else 1.0,
-            icfg[I_COHERENCE] == COHERENCE_TRACE, fcfg[F_TRACE_DECAY],
-            icfg[I_SKIP_INCOHERENT] != 0, fcfg[F_GAIN_MIN], fcfg[F_GAIN_MAX],
-            fcfg[F_RELAX_TIME])
+    theta = fcfg[F_TRACE_DECAY]
+    return (like(up if mult else 1.0, ref), like(0.0 if mult else up, ref),
+            like(fcfg[F_GAIN_DOWN] if shrink else 0.0, ref), like(0.0 if shrink else 1.0, ref),
+            icfg[I_COHERENCE] == COHERENCE_TRACE, like(theta, ref), like(1.0 - theta, ref),
+            icfg[I_SKIP_INCOHERENT] != 0, like(fcfg[F_GAIN_MIN], ref),
+            like(fcfg[F_GAIN_MAX], ref), like(fcfg[F_RELAX_TIME], ref))
 
 
 @njit(cache=True, error_model="numpy")
 def gain_event(gain, prev, dt, signal, up_mul, up_add, fb_mul, fb_add, trace, theta,
-               skip_inc, gain_min, gain_max, relax_time):
+               theta_rest, skip_inc, gain_min, gain_max, relax_time):
     """One learning event of an element (or group) of the adaptive-gain family.
 
     Relaxes ``gain`` for the ``dt`` examples since the element's last event,
@@ -138,46 +146,56 @@ def gain_event(gain, prev, dt, signal, up_mul, up_add, fb_mul, fb_add, trace, th
     :func:`gain_coefficients`), clips to ``[gain_min, gain_max]`` and updates
     ``prev``.
 
-    Returns ``(step_gain, gain, prev)``: the gain to step with (0.0 when the step
-    is skipped, as iRprop- does after a sign change), and the new state.
+    Returns ``(skipped, gain, prev)``: whether the step is skipped (as iRprop-
+    does after a sign change), and the new state.
     """
+    zero = like(0.0, gain)
+    one = like(1.0, gain)
     gain = relaxed_gain(gain, dt, relax_time)
     c = signal * prev
-    gain = gain * up_mul + up_add if c > 0.0 else (gain * fb_mul + fb_add if c < 0.0 else gain)
+    gain = gain * up_mul + up_add if c > zero else (gain * fb_mul + fb_add if c < zero else gain)
     gain = min(max(gain, gain_min), gain_max)
-    skipped = skip_inc and c < 0.0
-    if trace:
-        prev = theta * prev + (1.0 - theta) * signal
-    else:
-        prev = 0.0 if skipped else (1.0 if signal > 0.0 else -1.0)
-    return (0.0 if skipped else gain), gain, prev
+    skipped = skip_inc and c < zero
+    sign = zero if skipped else (one if signal > zero else -one)
+    prev = theta * prev + theta_rest * signal if trace else sign
+    return skipped, gain, prev
 
 
 @njit(cache=True, error_model="numpy")
-def base_direction(g, v, base, beta2, eps, weight):
+def base_direction(g, v, base, beta2, beta2_rest, eps, weight):
     """The base step direction for gradient ``g`` (adaptive-gain rules).
 
     ``gradient``: g itself; ``rms``: g over the root of a running mean ``v`` of
-    g**2, updated on events only and started at g**2 (no carry-over, no bias
-    correction needed); ``sign``: the sign of g (Rprop) times ``weight``, the
-    batch's mean sample weight relative to the data's (a sign carries no
-    magnitude, so sample and class weights act through this factor).
+    g**2 (``beta2_rest`` is ``1 - beta2``), updated on events only and started at
+    g**2 (no carry-over, no bias correction needed); ``sign``: the sign of g
+    (Rprop) times ``weight``, the batch's mean sample weight relative to the
+    data's (a sign carries no magnitude, so sample and class weights act through
+    this factor).
 
     Returns ``(direction, v)``.
     """
-    if base == BASE_GRADIENT:
-        return g, v
+    zero = like(0.0, g)
+    if base == BASE_RMS:
+        v = g * g if v == zero else beta2 * v + beta2_rest * g * g
+        return g / (math.sqrt(v) + eps), v
     if base == BASE_SIGN:
-        if g > 0.0:
-            return weight, v
-        if g < 0.0:
-            return -weight, v
-        return 0.0, v
-    if v == 0.0:
-        v = g * g
-    else:
-        v = beta2 * v + (1.0 - beta2) * g * g
-    return g / (math.sqrt(v) + eps), v
+        return (weight if g > zero else (-weight if g < zero else zero)), v
+    return g, v
+
+
+@njit(cache=True, error_model="numpy")
+def gain_element(gd, w, gain, prev, v, dt, decay, weight, coef, base, eta0, beta2,
+                 beta2_rest, eps):
+    """One event of one synapse-scope element: :func:`gain_event`, then the step.
+
+    ``gd`` is the data gradient (non-zero for a real event), ``decay`` the L2
+    coefficient of the element's row (0 for biases), ``coef`` the tuple of
+    :func:`gain_coefficients`. A skipped step (iRprop-) leaves the weight and the
+    running mean as they are. Returns the new ``(w, gain, prev, v)``.
+    """
+    skipped, gain, prev = gain_event(gain, prev, dt, gd, *coef)
+    d, v_new = base_direction(gd + decay * w, v, base, beta2, beta2_rest, eps, weight)
+    return (w if skipped else w - eta0 * gain * d), gain, prev, (v if skipped else v_new)
 
 
 # ------------------------------------------------------------ row functions
@@ -185,21 +203,6 @@ def base_direction(g, v, base, beta2, eps, weight):
 # biases of a layer). ``w``, ``g`` and the state are views of that row; ``g`` is
 # the row's gradient, which the row functions only read (the caller owns it: the
 # mini-batch path clears its accumulated rows, the online path overwrites its buffer).
-
-
-@njit(cache=True, error_model="numpy")
-def gain_element(gd, w, gain, prev, v, dt, decay, weight, coef, base, eta0, beta2, eps):
-    """One event of one synapse-scope element: :func:`gain_event`, then the step.
-
-    ``gd`` is the data gradient (non-zero for a real event), ``decay`` the L2
-    coefficient of the element's row (0 for biases), ``coef`` the tuple of
-    :func:`gain_coefficients`. Returns the new ``(w, gain, prev, v)``.
-    """
-    step, gain, prev = gain_event(gain, prev, dt, gd, *coef)
-    d, v_new = base_direction(gd + decay * w, v, base, beta2, eps, weight)
-    if step == 0.0:  # skipped (iRprop-): no step, the running mean stays
-        return w, gain, prev, v
-    return w - eta0 * step * d, gain, prev, v_new
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -210,87 +213,68 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
     ``last`` (the time of each element's last event) is kept only while the
     relaxation in time is on (``relax_time > 0``); nothing else reads it.
 
-    Without relaxation in time and without skipped steps (the default dendritic
-    configuration), the row runs as one branch-free loop: every element computes
-    its event and selects its new or its old state, stored unconditionally, so
-    LLVM vectorises the loop (a conditional store becomes a masked store, several
-    times slower). Otherwise each event goes through :func:`gain_element`.
+    Both ways run the same per-element function: with relaxation in time or
+    skipped steps, element by element; without them (the default dendritic
+    configuration), as one branch-free loop that LLVM vectorises
+    (:func:`_gain_loop`).
     """
-    coef = gain_coefficients(icfg, fcfg)
-    up_mul, up_add, fb_mul, fb_add, trace, theta, skip_inc, gain_min, gain_max, tau = coef
+    coef = gain_coefficients(icfg, fcfg, w)
+    up_mul, up_add, fb_mul, fb_add, trace, theta, rest, skip_inc, gain_min, gain_max, tau = coef
     base = icfg[I_BASE]
-    eta0 = fcfg[F_ETA0]
-    beta2 = fcfg[F_BETA2]
-    eps = fcfg[F_EPS]
-    if tau > 0.0 or skip_inc:
-        for u in range(w.shape[0]):
-            gd = g[u] * scale
-            if gd != 0.0:
-                w[u], gain[u], prev[u], v[u] = gain_element(
-                    gd, w[u], gain[u], prev[u], v[u], t - last[u], decay, weight, coef, base,
-                    eta0, beta2, eps)
-                if tau > 0.0:
-                    last[u] = t
-        return
-    rms = base == BASE_RMS
-    sign = base == BASE_SIGN
     # every scalar in the row's dtype: a float32 row computes in float32
-    one = like(1.0, w)
     zero = like(0.0, w)
     scale = like(scale, w)
     decay = like(decay, w)
     weight = like(weight, w)
-    up_mul = like(up_mul, w)
-    up_add = like(up_add, w)
-    fb_mul = like(fb_mul, w)
-    fb_add = like(fb_add, w)
-    theta = like(theta, w)
-    rest = like(1.0 - theta, w)
-    gain_min = like(gain_min, w)
-    gain_max = like(gain_max, w)
-    eta0 = like(eta0, w)
-    beta2 = like(beta2, w)
-    rest2 = like(1.0 - beta2, w)
-    eps = like(eps, w)
-    if trace and rms and up_mul == 1.0 and fb_mul == 0.0 and fb_add == 1.0:
-        # the default configuration (trace coherence, RMS base, additive growth, reset):
-        # the same loop with its configuration as constants, which the compiler folds
-        _gain_loop(w, g, gain, prev, v, scale, decay, weight, one, up_add, zero, one, True,
-                   theta, rest, gain_min, gain_max, eta0, beta2, rest2, eps, True, False,
-                   one, zero)
+    eta0 = like(fcfg[F_ETA0], w)
+    beta2 = like(fcfg[F_BETA2], w)
+    beta2_rest = like(1.0 - fcfg[F_BETA2], w)
+    eps = like(fcfg[F_EPS], w)
+    if tau > zero or skip_inc:
+        for u in range(w.shape[0]):
+            gd = g[u] * scale
+            if gd != zero:
+                w[u], gain[u], prev[u], v[u] = gain_element(
+                    gd, w[u], gain[u], prev[u], v[u], t - last[u], decay, weight, coef, base,
+                    eta0, beta2, beta2_rest, eps)
+                if tau > zero:
+                    last[u] = t
+        return
+    # otherwise one branch-free loop, with "no skipping, no relaxation" and the base
+    # as constants (a branch on the base around a root and a division, even a
+    # loop-invariant one, would stop vectorisation)
+    coef = (up_mul, up_add, fb_mul, fb_add, trace, theta, rest, False, gain_min, gain_max, zero)
+    if base == BASE_RMS:
+        _gain_loop(w, g, gain, prev, v, scale, decay, weight, coef, BASE_RMS, eta0, beta2,
+                   beta2_rest, eps)
+    elif base == BASE_SIGN:
+        _gain_loop(w, g, gain, prev, v, scale, decay, weight, coef, BASE_SIGN, eta0, beta2,
+                   beta2_rest, eps)
     else:
-        _gain_loop(w, g, gain, prev, v, scale, decay, weight, up_mul, up_add, fb_mul, fb_add,
-                   trace, theta, rest, gain_min, gain_max, eta0, beta2, rest2, eps, rms, sign,
-                   one, zero)
+        _gain_loop(w, g, gain, prev, v, scale, decay, weight, coef, BASE_GRADIENT, eta0,
+                   beta2, beta2_rest, eps)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _gain_loop(w, g, gain, prev, v, scale, decay, weight, up_mul, up_add, fb_mul, fb_add,
-               trace, theta, rest, gain_min, gain_max, eta0, beta2, rest2, eps, rms, sign,
-               one, zero):
-    """The branch-free synapse-scope loop of :func:`gain_row` (no relaxation, no
-    skipped steps); every scalar already in the row's dtype."""
+def _gain_loop(w, g, gain, prev, v, scale, decay, weight, coef, base, eta0, beta2,
+               beta2_rest, eps):
+    """The branch-free loop of :func:`gain_row` (no relaxation, no skipped steps):
+    every element computes its event (:func:`gain_element`) and selects its new or
+    its old state, stored unconditionally, so LLVM vectorises the loop (a
+    conditional store becomes a masked store, several times slower)."""
+    zero = like(0.0, w)
     for u in range(w.shape[0]):
         gd = g[u] * scale
-        ev = gd != zero
+        wu = w[u]
         gn = gain[u]
         pv = prev[u]
-        wu = w[u]
         vu = v[u]
-        # the event (gain_event without relaxation and skipping)
-        c = gd * pv
-        gn_new = gn * up_mul + up_add if c > zero else (gn * fb_mul + fb_add if c < zero else gn)
-        gn_new = min(max(gn_new, gain_min), gain_max)
-        pv_new = theta * pv + rest * gd if trace else (one if gd > zero else -one)
-        # the base direction (base_direction)
-        gg = gd + decay * wu
-        v_new = gg * gg if vu == zero else beta2 * vu + rest2 * gg * gg
-        d = gg / (math.sqrt(v_new) + eps) if rms else gg
-        d = (weight if gg > zero else (-weight if gg < zero else zero)) if sign else d
-        v_new = v_new if rms else vu
+        w_new, gn_new, pv_new, v_new = gain_element(gd, wu, gn, pv, vu, 0, decay, weight,
+                                                    coef, base, eta0, beta2, beta2_rest, eps)
+        ev = gd != zero
         # "old + 0": a store of the value just loaded would become a (slow) masked
         # store; the sum is the same number (only a -0.0 becomes +0.0)
-        w[u] = wu - eta0 * gn_new * d if ev else wu + zero
+        w[u] = w_new if ev else wu + zero
         gain[u] = gn_new if ev else gn + zero
         prev[u] = pv_new if ev else pv + zero
         v[u] = v_new if ev else vu + zero
