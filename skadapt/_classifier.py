@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import log_softmax, softmax
+from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -863,9 +863,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             sample: then there are no well-defined probabilities, and the input is
             far larger than the model can take (scale it like the training data).
         """
-        z = self._logits(X)
-        with np.errstate(over="ignore", under="ignore"):
-            return softmax(z, axis=1)
+        z = self._logits(X)  # a new array: the softmax is computed in place
+        with np.errstate(over="ignore", under="ignore"):  # -inf - finite: exp gives 0
+            z -= z.max(axis=1, keepdims=True)
+            np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        return z
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities.
