@@ -210,7 +210,7 @@ def sample_gradient(xv, xi, nnz, yi, si, params, sizes, w_off, b_off, a_off, r_o
     return loss
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _group_of(j, u, n_in, goff, scope, nd):
     """Group of weight (j, u) of a layer whose groups start at ``goff``.
 
