@@ -91,64 +91,65 @@ def _copy(src, dst):
         dst[u] = src[u]
 
 
-@njit(cache=True, error_model="numpy")
-def gather_nonzeros(X, data, indices, indptr, is_sparse, i, xv, xi):
-    """Write the non-zero values of sample ``i`` into ``xv`` and their columns into
-    ``xi``; return their number.
-
-    Also keeps the count's type a plain integer where the caller uses it (a count
-    started at the constant 0 in the caller would have every callee compiled
-    twice, once for the constant).
-    """
-    nnz = 0
-    if is_sparse:
-        for c in range(indptr[i], indptr[i + 1]):
-            if data[c] != 0.0:
-                xv[nnz] = data[c]
-                xi[nnz] = indices[c]
-                nnz += 1
-    else:
-        for j in range(X.shape[1]):
-            v = X[i, j]
-            if v != 0.0:
-                xv[nnz] = v
-                xi[nnz] = j
-                nnz += 1
-    return nnz
+@njit(cache=True, error_model="numpy", inline="always")
+def _nonzeros(x, vals, idx):
+    """Write the non-zero entries of the vector ``x`` into ``vals`` and their
+    positions into ``idx`` (in order); return their number."""
+    m = 0
+    for j in range(x.shape[0]):
+        if x[j] != 0.0:
+            vals[m] = x[j]
+            idx[m] = j
+            m += 1
+    return m
 
 
 @njit(cache=True, error_model="numpy")
-def sample_gradient(xv, xi, nnz, yi, si, params, sizes, w_off, b_off, a_off, r_off,
-                    acts, deltas, G, touched, rows, nrows, act, accumulate):
+def gather_nonzeros(X, data, indices, indptr, is_sparse, i, vals, idx):
+    """Write the non-zero values of sample ``i`` into ``vals`` and their columns into
+    ``idx``; return their number."""
+    if not is_sparse:
+        return _nonzeros(X[i], vals, idx)
+    m = 0
+    for c in range(indptr[i], indptr[i + 1]):
+        if data[c] != 0.0:
+            vals[m] = data[c]
+            idx[m] = indices[c]
+            m += 1
+    return m
+
+
+@njit(cache=True, error_model="numpy")
+def sample_gradient(in_val, in_idx, n_in_nz, yi, si, params, sizes, w_off, b_off, a_off,
+                    r_off, acts, deltas, G, touched, rows, nrows, act, accumulate):
     """Forward and backward pass of one sample; adds ``si`` times its gradient to G.
 
-    The sample is given by its non-zero values ``xv[:nnz]`` at columns
-    ``xi[:nnz]``. Marks the input rows it touched. Without ``accumulate``, only
-    the activations and the deltas (already times ``si``) are left in ``acts``
-    and ``deltas``, for :func:`online_update`. Returns the sample's
-    cross-entropy loss (unweighted).
+    Every layer's input is kept as its non-zero values and their positions: those
+    of layer ``l`` are ``in_val[r_off[l] + c]`` at ``in_idx[r_off[l] + c]`` for
+    ``c < n_in_nz[l]``. The caller fills layer 0's (the sample); the forward pass
+    fills the hidden layers'.
+    Only those rows of weights are visited, here and in :func:`online_update`.
+    Marks the input rows it touched. Without ``accumulate``, only the activations,
+    the layers' non-zero inputs and the deltas (already times ``si``) are left,
+    for :func:`online_update`. Returns the sample's cross-entropy loss
+    (unweighted).
     """
     n_layers = sizes.shape[0] - 1
     # ---- forward
     for l in range(n_layers):
-        n_in = sizes[l]
         n_out = sizes[l + 1]
         wo = w_off[l]
+        r0 = r_off[l]
         z = acts[a_off[l] : a_off[l] + n_out]
         _copy(params[b_off[l] : b_off[l] + n_out], z)
-        if l == 0:
-            for c in range(nnz):
-                r = wo + xi[c] * n_out
-                _axpy(xv[c], params[r : r + n_out], z)
-        else:
-            a_in = acts[a_off[l - 1] : a_off[l - 1] + n_in]
-            for j in range(n_in):
-                if a_in[j] != 0.0:
-                    r = wo + j * n_out
-                    _axpy(a_in[j], params[r : r + n_out], z)
+        for c in range(r0, r0 + n_in_nz[l]):
+            r = wo + in_idx[c] * n_out
+            _axpy(in_val[c], params[r : r + n_out], z)
         if l < n_layers - 1:
             for u in range(n_out):
                 z[u] = _activate(z[u], act)
+            r1 = r_off[l + 1]
+            n_in_nz[l + 1] = _nonzeros(z, in_val[r1 : r1 + n_out], in_idx[r1 : r1 + n_out])
     # ---- softmax + cross-entropy
     k = sizes[n_layers]
     z = acts[a_off[n_layers - 1] : a_off[n_layers - 1] + k]
@@ -183,30 +184,18 @@ def sample_gradient(xv, xi, nnz, yi, si, params, sizes, w_off, b_off, a_off, r_o
         return loss
     # ---- gradient accumulation (only rows with a non-zero input)
     for l in range(n_layers):
-        n_in = sizes[l]
         n_out = sizes[l + 1]
         wo = w_off[l]
         r0 = r_off[l]
         d = deltas[a_off[l] : a_off[l] + n_out]
         _axpy(1.0, d, G[b_off[l] : b_off[l] + n_out])
-        if l == 0:
-            for c in range(nnz):
-                j = xi[c]
-                if touched[r0 + j] == 0:  # first non-zero input on this row
-                    touched[r0 + j] = 1
-                    rows[r0 + nrows[l]] = j
-                    nrows[l] += 1
-                _axpy(xv[c], d, G[wo + j * n_out : wo + (j + 1) * n_out])
-        else:
-            a_in = acts[a_off[l - 1] : a_off[l - 1] + n_in]
-            for j in range(n_in):
-                if a_in[j] == 0.0:
-                    continue
-                if touched[r0 + j] == 0:
-                    touched[r0 + j] = 1
-                    rows[r0 + nrows[l]] = j
-                    nrows[l] += 1
-                _axpy(a_in[j], d, G[wo + j * n_out : wo + (j + 1) * n_out])
+        for c in range(r0, r0 + n_in_nz[l]):
+            j = in_idx[c]
+            if touched[r0 + j] == 0:  # first non-zero input on this row
+                touched[r0 + j] = 1
+                rows[r0 + nrows[l]] = j
+                nrows[l] += 1
+            _axpy(in_val[c], d, G[wo + j * n_out : wo + (j + 1) * n_out])
     return loss
 
 
@@ -325,8 +314,8 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
 
 
 @njit(cache=True, error_model="numpy")
-def online_update(xv, xi, nnz, params, sizes, w_off, b_off, a_off, acts, deltas, gbuf, t,
-                  weight, icfg, fcfg, pstate, gstate, glast):
+def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r_off, deltas,
+                  gbuf, t, weight, icfg, fcfg, pstate, gstate, glast):
     """The update of one example, straight from its activations and deltas.
 
     For online learning (batch size 1) when zero gradients are no events and each
@@ -334,30 +323,25 @@ def online_update(xv, xi, nnz, params, sizes, w_off, b_off, a_off, acts, deltas,
     gradient of row ``j`` of a layer is ``a_j * delta``, written into the small
     buffer ``gbuf`` (one row, in L1 cache) and consumed by the row function, so
     no full-size gradient array is accumulated, read back and cleared. Gives the
-    same numbers as :func:`sample_gradient` + :func:`apply_update`.
+    same numbers as :func:`sample_gradient` + :func:`apply_update`. The layers'
+    non-zero inputs are those :func:`sample_gradient` left.
     """
     n_layers = sizes.shape[0] - 1
     rule = icfg[I_RULE]
     eta0 = fcfg[F_ETA0]
     alpha = fcfg[F_ALPHA]
     for l in range(n_layers):
-        n_in = sizes[l]
         n_out = sizes[l + 1]
         wo = w_off[l]
         bo = b_off[l]
+        r0 = r_off[l]
         d = deltas[a_off[l] : a_off[l] + n_out]
         g = gbuf[:n_out]
-        n_rows = nnz if l == 0 else n_in
+        n_rows = n_in_nz[l]
         for q in range(n_rows + 1):
             if q < n_rows:  # a row of weights with a non-zero input
-                if l == 0:
-                    j = xi[q]
-                    a = xv[q]
-                else:
-                    j = q
-                    a = acts[a_off[l - 1] + j]
-                    if a == 0.0:
-                        continue
+                j = in_idx[r0 + q]
+                a = in_val[r0 + q]
                 row = wo + j * n_out
                 decay = alpha
                 for u in range(n_out):
@@ -394,7 +378,6 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
     threads (:func:`skadapt.fit_parallel`).
     """
     n_layers = sizes.shape[0] - 1
-    n_features = sizes[0]
     dt = params.dtype
     a_off = np.zeros(n_layers, np.int64)
     r_off = np.zeros(n_layers, np.int64)
@@ -410,8 +393,9 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
     rows = np.zeros(n_rows, np.int64)
     nrows = np.zeros(n_layers, np.int64)
     gcur = np.zeros(gstate.shape[1] if icfg[I_SCOPE] != SCOPE_SYNAPSE else 0, gstate.dtype)
-    xv = np.zeros(n_features, dt)
-    xi = np.zeros(n_features, np.int64)
+    in_val = np.zeros(n_rows, dt)  # every layer's non-zero inputs (see sample_gradient)
+    in_idx = np.zeros(n_rows, np.int64)
+    n_in_nz = np.zeros(n_layers, np.int64)
     act = icfg[I_ACTIVATION]
     # online learning with per-parameter state and sparse events: no gradient array
     fused = (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
@@ -432,19 +416,20 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
         for q in range(start, stop):
             i = order[q]
             batch_weight += sw[i]
-            nnz = gather_nonzeros(X, data, indices, indptr, is_sparse, i, xv, xi)
-            loss = sample_gradient(xv, xi, nnz, y[i], sw[i], params, sizes, w_off, b_off,
-                                   a_off, r_off, acts, deltas, G, touched, rows, nrows, act,
-                                   not fused)
+            n_in_nz[0] = gather_nonzeros(X, data, indices, indptr, is_sparse, i, in_val,
+                                         in_idx)
+            loss = sample_gradient(in_val, in_idx, n_in_nz, y[i], sw[i], params, sizes, w_off,
+                                   b_off, a_off, r_off, acts, deltas, G, touched, rows, nrows,
+                                   act, not fused)
             if not math.isfinite(loss):
                 return loss_sum, STATUS_NONFINITE_LOSS
             loss_sum += sw[i] * loss
         counters[0] += stop - start
         counters[1] += 1
         if fused:
-            online_update(xv, xi, nnz, params, sizes, w_off, b_off, a_off, acts, deltas, gbuf,
-                          counters[0], batch_weight / sw_mean, icfg, fcfg, pstate, gstate,
-                          glast)
+            online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r_off,
+                          deltas, gbuf, counters[0], batch_weight / sw_mean, icfg, fcfg,
+                          pstate, gstate, glast)
             continue
         apply_update(params, G, 1.0 / (stop - start), batch_weight / (stop - start) / sw_mean,
                      counters[0], counters[1], sizes,
