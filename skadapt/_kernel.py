@@ -313,6 +313,11 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
         nrows[l] = 0
 
 
+# Longest run of weights the online update hands to a rule in one call (elements;
+# 16 KiB of float64 gradient buffer, which stays in L1 cache).
+BLOCK_ELEMENTS = 2048
+
+
 @njit(cache=True, error_model="numpy")
 def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r_off, deltas,
                   gbuf, t, weight, icfg, fcfg, pstate, gstate, glast):
@@ -320,11 +325,16 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
 
     For online learning (batch size 1) when zero gradients are no events and each
     parameter has its own state (baseline rules, synapse-scope gain rules): the
-    gradient of row ``j`` of a layer is ``a_j * delta``, written into the small
-    buffer ``gbuf`` (one row, in L1 cache) and consumed by the row function, so
-    no full-size gradient array is accumulated, read back and cleared. Gives the
-    same numbers as :func:`sample_gradient` + :func:`apply_update`. The layers'
-    non-zero inputs are those :func:`sample_gradient` left.
+    gradient of row ``j`` of a layer is ``a_j * delta``. Rows of consecutive
+    non-zero inputs are consecutive in memory, so each run of them (up to
+    ``BLOCK_ELEMENTS`` weights; a whole dense hidden layer's matrix when it is small)
+    is one block: its gradient is written into the small buffer ``gbuf`` (in L1
+    cache) and the rule's row function steps the block in one call. Every rule is
+    element-wise, so this gives the same numbers as one call per row, and the same
+    as :func:`sample_gradient` + :func:`apply_update`, without a full-size gradient
+    array that is accumulated, read back and cleared; what it saves is the per-call
+    work (the vector loop's set-up and its scalar remainder) of short rows. The
+    layers' non-zero inputs are those :func:`sample_gradient` left.
     """
     n_layers = sizes.shape[0] - 1
     rule = icfg[I_RULE]
@@ -336,21 +346,29 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
         bo = b_off[l]
         r0 = r_off[l]
         d = deltas[a_off[l] : a_off[l] + n_out]
-        g = gbuf[:n_out]
         n_rows = n_in_nz[l]
-        for q in range(n_rows + 1):
-            if q < n_rows:  # a row of weights with a non-zero input
-                j = in_idx[r0 + q]
-                a = in_val[r0 + q]
-                row = wo + j * n_out
+        max_run = max(1, BLOCK_ELEMENTS // n_out)
+        q = 0
+        while q <= n_rows:
+            if q < n_rows:  # a run of rows of weights with consecutive non-zero inputs
+                j0 = in_idx[r0 + q]
+                k = 1
+                while q + k < n_rows and k < max_run and in_idx[r0 + q + k] == j0 + k:
+                    k += 1
+                for b in range(k):
+                    a = in_val[r0 + q + b]
+                    for u in range(n_out):
+                        gbuf[b * n_out + u] = a * d[u]
+                row = wo + j0 * n_out
                 decay = alpha
-                for u in range(n_out):
-                    g[u] = a * d[u]
             else:  # the biases, without L2
+                k = 1
+                _copy(d, gbuf[:n_out])
                 row = bo
                 decay = 0.0
-                _copy(d, g)
-            end = row + n_out
+            q += k
+            end = row + k * n_out
+            g = gbuf[: k * n_out]
             if rule != RULE_GAIN:
                 baseline_row(params[row:end], g, pstate[0, row:end], pstate[1, row:end], 1.0,
                              decay, rule, eta0, fcfg[F_MOMENTUM], fcfg[F_BETA1],
@@ -400,7 +418,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
     # online learning with per-parameter state and sparse events: no gradient array
     fused = (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
              and (icfg[I_RULE] != RULE_GAIN or icfg[I_SCOPE] == SCOPE_SYNAPSE))
-    widest = 0
+    widest = BLOCK_ELEMENTS  # online_update's blocks: at most this, or one row
     for l in range(n_layers + 1):
         widest = max(widest, sizes[l])
     gbuf = np.zeros(widest, dt)

@@ -42,10 +42,11 @@ def _data(seed, n=10, d=6, k=3):
 
 
 def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False, seed=0,
-                              dtype=np.float64):
+                              dtype=np.float64, data=None):
     """The kernel against the float64 reference; float32 input trains in float32,
-    so it is held to float32 accuracy."""
-    X, y, sw = _data(seed)
+    so it is held to float32 accuracy. ``data``: ``(X, y, sw)`` with 3 classes,
+    instead of :func:`_data` ``(seed)``."""
+    X, y, sw = _data(seed) if data is None else data
     est = DendriticClassifier(
         hidden, activation=activation, batch_size=batch_size, max_iter=3, tol=None,
         shuffle=False, random_state=seed, learning_rate_init=0.05, **cfg,
@@ -100,6 +101,46 @@ def test_activations_and_sparse_input_match_reference(activation, sparse):
     _assert_matches_reference(dict(rule="dendritic", relax_time=3.0), (5, 4), activation, 1,
                               sparse, seed=2)
     _assert_matches_reference(dict(rule="adam"), (5,), activation, 3, sparse, seed=3)
+
+
+@pytest.mark.parametrize("rule", ["sgd", "momentum", "rprop", "dendritic"])
+@pytest.mark.parametrize("n_features, hidden", [(30, (150,)), (3, (2100,))], ids=str)
+def test_runs_of_nonzero_inputs_longer_than_a_block_match_reference(rule, n_features,
+                                                                     hidden):
+    """The online update steps a run of consecutive non-zero inputs' rows as one block
+    of at most ``BLOCK_ELEMENTS`` weights: runs cut into several blocks (30 inputs x
+    150 units: 13 rows per block), rows longer than a block (2,100 units: one row per
+    block), and the output layer (2,100 x 3: 682 rows per block), against the
+    reference, which steps element by element."""
+    from skadapt._kernel import BLOCK_ELEMENTS
+
+    assert hidden[0] * 13 <= BLOCK_ELEMENTS < hidden[0] * 14 or hidden[0] > BLOCK_ELEMENTS
+    rng = np.random.RandomState(7)
+    X = rng.uniform(0.1, 1.0, (10, n_features))
+    X[3, n_features // 2] = 0.0  # one run broken in two
+    y = np.arange(10) % 3
+    sw = rng.uniform(0.5, 2.0, 10)
+    _assert_matches_reference(dict(rule=rule), hidden, "sigmoid", 1, seed=7,
+                              data=(X, y, sw))
+
+
+def test_csr_input_with_unsorted_indices_trains_as_dense():
+    """Runs of non-zero inputs are found by their positions, whatever their order in a
+    CSR row: unsorted column indices give the same weights as the dense matrix."""
+    rng = np.random.RandomState(3)
+    X = rng.uniform(0.1, 1.0, (12, 40))
+    X[rng.rand(12, 40) < 0.3] = 0.0
+    y = np.arange(12) % 3
+    A = sp.csr_matrix(X)
+    for i in range(12):  # reverse every row's entries
+        lo, hi = A.indptr[i], A.indptr[i + 1]
+        A.indices[lo:hi] = A.indices[lo:hi][::-1].copy()
+        A.data[lo:hi] = A.data[lo:hi][::-1].copy()
+    A.has_sorted_indices = False
+    kw = dict(max_iter=2, tol=None, shuffle=False, random_state=0)
+    dense = DendriticClassifier((60,), **kw).fit(X, y)
+    unsorted = DendriticClassifier((60,), **kw).fit(A, y)
+    np.testing.assert_allclose(unsorted._params, dense._params, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
