@@ -46,6 +46,7 @@ from ._rules import (
     gain_coefficients,
     gain_event,
     gain_row,
+    like,
     relaxed_gain,
 )
 
@@ -260,6 +261,14 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
     adam_lr = 0.0
     if rule == RULE_ADAM:
         adam_lr = eta0 * math.sqrt(1.0 - beta2**n_updates) / (1.0 - beta1**n_updates)
+    # the group scopes' scalars in the parameters' dtype: a float32 model computes in
+    # float32 here too, as the row functions do
+    scale_g = like(scale, params)
+    weight_g = like(weight, params)
+    eta0_g = like(eta0, params)
+    beta2_g = like(beta2, params)
+    beta2_rest_g = like(1.0 - beta2, params)
+    eps_g = like(eps, params)
     for l in range(n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
@@ -279,9 +288,9 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                     k0 = goff + (j * ndl) // n_in
                     row = wo + j * n_out
                     for u in range(n_out):
-                        gcur[k0 + u * (ndl + 1)] += G[row + u] * scale
+                        gcur[k0 + u * (ndl + 1)] += G[row + u] * scale_g
             for u in range(n_out):
-                gcur[_group_of(-1, u, n_in, goff, scope, nd)] = G[bo + u] * scale
+                gcur[_group_of(-1, u, n_in, goff, scope, nd)] = G[bo + u] * scale_g
             # phase B: one event per group with a non-zero signal; gcur becomes its gain
             for k in range(goff, g_end):
                 sig = gcur[k]
@@ -313,15 +322,16 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                          icfg, fcfg)
             else:  # phase C: each parameter steps with its group's gain
                 base = icfg[I_BASE]
+                decay_g = like(decay, params) * scale_g
                 for u in range(n_out):
                     p = row + u
-                    gd = G[p] * scale
+                    gd = G[p] * scale_g
                     if gd == 0.0:
                         continue
-                    d, pstate[1, p] = base_direction(gd + decay * scale * params[p],
-                                                     pstate[1, p], base, beta2, 1.0 - beta2,
-                                                     eps, weight)
-                    params[p] -= eta0 * gcur[_group_of(j, u, n_in, goff, scope, nd)] * d
+                    d, pstate[1, p] = base_direction(gd + decay_g * params[p], pstate[1, p],
+                                                     base, beta2_g, beta2_rest_g, eps_g,
+                                                     weight_g)
+                    params[p] -= eta0_g * gcur[_group_of(j, u, n_in, goff, scope, nd)] * d
             G[row:end] = 0.0  # this row's gradient is consumed
         if rule == RULE_GAIN and scope != SCOPE_SYNAPSE:
             for k in range(goff, g_end):
