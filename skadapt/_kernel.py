@@ -58,10 +58,11 @@ STATUS_NONFINITE_WEIGHTS = 2
 @njit(cache=True, error_model="numpy", inline="always")
 def _activate(z, act):
     if act == ACT_SIGMOID:
-        if z >= 0.0:
-            return 1.0 / (1.0 + math.exp(-z))
-        e = math.exp(z)
-        return e / (1.0 + e)
+        # 1 / (1 + exp(-z)) for z >= 0, exp(z) / (1 + exp(z)) below (no overflow), as
+        # one branch-free expression: the same numbers, without a mispredicted branch on
+        # the sign of z per unit
+        e = math.exp(-abs(z))
+        return (1.0 if z >= 0.0 else e) / (1.0 + e)
     if act == ACT_RELU:
         return z if z > 0.0 else 0.0
     return math.tanh(z)
@@ -103,13 +104,18 @@ def _copy(src, dst):
 @njit(cache=True, error_model="numpy", inline="always")
 def _nonzeros(x, vals, idx):
     """Write the non-zero entries of the vector ``x`` into ``vals`` and their
-    positions into ``idx`` (in order); return their number."""
+    positions into ``idx`` (in order); return their number.
+
+    Branch-free (every entry is written at the next free slot, which advances only
+    past a non-zero), so ``vals`` and ``idx`` need ``x``'s length: a branch per
+    entry on whether a pixel is blank is mispredicted about a fifth of the time.
+    """
     m = 0
     for j in range(x.shape[0]):
-        if x[j] != 0.0:
-            vals[m] = x[j]
-            idx[m] = j
-            m += 1
+        xj = x[j]
+        vals[m] = xj
+        idx[m] = j
+        m += xj != 0.0
     return m
 
 
