@@ -147,7 +147,7 @@ def rule_floor(dtype, n=2048, repeat=200):
     @njit(error_model="numpy")
     def rule(w, g, gain, prev, last, v, reps):
         for _ in range(reps):
-            gain_row(w, g, gain, prev, last, v, 1.0, 0.0, 1, 1.0, icfg, fcfg)
+            gain_row(w, g, gain, prev, last, v, 1.0, 0.0, 1, 1.0, icfg, fcfg, True)
 
     @njit(error_model="numpy")
     def root_and_division(w, g, gain, prev, last, v, reps):

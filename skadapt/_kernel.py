@@ -325,7 +325,7 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
             elif scope == SCOPE_SYNAPSE:  # one gain per parameter: group p is p
                 gain_row(params[row:end], G[row:end], gstate[0, row:end], gstate[1, row:end],
                          glast[row:end], pstate[1, row:end], scale, decay * scale, t, weight,
-                         icfg, fcfg)
+                         icfg, fcfg, False)
             else:  # phase C: each parameter steps with its group's gain
                 base = icfg[I_BASE]
                 decay_g = like(decay, params) * scale_g
@@ -369,7 +369,9 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
     as :func:`sample_gradient` + :func:`apply_update`, without a full-size gradient
     array that is accumulated, read back and cleared; what it saves is the per-call
     work (the vector loop's set-up and its scalar remainder) of short rows. The
-    layers' non-zero inputs are those :func:`sample_gradient` left.
+    layers' non-zero inputs are those :func:`sample_gradient` left. When every
+    gradient of a layer is non-zero (checked once per layer from the smallest input
+    and delta), the gain rules' loop steps it without selecting events.
     """
     n_layers = sizes.shape[0] - 1
     rule = icfg[I_RULE]
@@ -383,6 +385,16 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
         d = deltas[a_off[l] : a_off[l] + n_out]
         n_rows = n_in_nz[l]
         max_run = max(1, BLOCK_ELEMENTS // n_out)
+        # Is every gradient a_j * d_u of the layer non-zero (all events: the gain loop
+        # needs no selects)? The inputs are non-zero; a product of non-zeros is zero only
+        # by underflow, and |a_j * d_u| >= fl(min|a| * min|d|) (rounding is monotone).
+        d_min = abs(d[0])
+        for u in range(1, n_out):
+            d_min = min(d_min, abs(d[u]))
+        a_min = like(1.0, d)  # (a bound of 1 only makes the test stricter)
+        for c in range(r0, r0 + n_rows):
+            a_min = min(a_min, abs(in_val[c]))
+        rows_all_events = d_min * a_min != 0.0
         q = 0
         while q <= n_rows:
             if q < n_rows:  # a run of rows of weights with consecutive non-zero inputs
@@ -396,11 +408,13 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
                         gbuf[b * n_out + u] = a * d[u]
                 row = wo + j0 * n_out
                 decay = alpha
+                all_events = rows_all_events
             else:  # the biases, without L2
                 k = 1
                 _copy(d, gbuf[:n_out])
                 row = bo
                 decay = 0.0
+                all_events = d_min != 0.0
             q += k
             end = row + k * n_out
             g = gbuf[: k * n_out]
@@ -411,7 +425,7 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
             else:
                 gain_row(params[row:end], g, gstate[0, row:end], gstate[1, row:end],
                          glast[row:end], pstate[1, row:end], 1.0, decay, t, weight,
-                         icfg, fcfg)
+                         icfg, fcfg, all_events)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

@@ -153,7 +153,10 @@ def gain_event(gain, prev, dt, signal, up_mul, up_add, fb_mul, fb_add, trace, th
     one = like(1.0, gain)
     gain = relaxed_gain(gain, dt, relax_time)
     c = signal * prev
-    gain = gain * up_mul + up_add if c > zero else (gain * fb_mul + fb_add if c < zero else gain)
+    # reset (fb_mul == 0): fb_add; shrink: gain * fb_mul (fb_add is 0). Written so that a
+    # constant fb_mul of 0 leaves the constant (gain * 0 + 1 is not folded: NaN and -0)
+    fall = fb_add if fb_mul == zero else gain * fb_mul
+    gain = gain * up_mul + up_add if c > zero else (fall if c < zero else gain)
     gain = min(max(gain, gain_min), gain_max)
     skipped = skip_inc and c < zero
     sign = zero if skipped else (one if signal > zero else -one)
@@ -184,17 +187,19 @@ def base_direction(g, v, base, beta2, beta2_rest, eps, weight):
 
 
 @njit(cache=True, error_model="numpy")
-def gain_element(gd, w, gain, prev, v, dt, decay, weight, coef, base, eta0, beta2,
+def gain_element(gd, w, gain, prev, v, dt, decay, decay_on, weight, coef, base, eta0, beta2,
                  beta2_rest, eps):
     """One event of one synapse-scope element: :func:`gain_event`, then the step.
 
     ``gd`` is the data gradient (non-zero for a real event), ``decay`` the L2
-    coefficient of the element's row (0 for biases), ``coef`` the tuple of
-    :func:`gain_coefficients`. A skipped step (iRprop-) leaves the weight and the
-    running mean as they are. Returns the new ``(w, gain, prev, v)``.
+    coefficient of the element's row (0 for biases), added only if ``decay_on``;
+    ``coef`` the tuple of :func:`gain_coefficients`. A skipped step (iRprop-)
+    leaves the weight and the running mean as they are. Returns the new
+    ``(w, gain, prev, v)``.
     """
     skipped, gain, prev = gain_event(gain, prev, dt, gd, *coef)
-    d, v_new = base_direction(gd + decay * w, v, base, beta2, beta2_rest, eps, weight)
+    d, v_new = base_direction(gd + decay * w if decay_on else gd, v, base, beta2, beta2_rest,
+                              eps, weight)
     return (w if skipped else w - eta0 * gain * d), gain, prev, (v if skipped else v_new)
 
 
@@ -206,23 +211,29 @@ def gain_element(gd, w, gain, prev, v, dt, decay, weight, coef, base, eta0, beta
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
+def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg, all_events):
     """Synapse-scope gain rule on one row: every element with a non-zero gradient
     has an event (:func:`gain_element`); the others do not change at all.
 
     ``last`` (the time of each element's last event) is kept only while the
     relaxation in time is on (``relax_time > 0``); nothing else reads it.
+    ``all_events`` says that the caller knows every gradient of the row to be
+    non-zero (the online update checks its blocks).
 
     Both ways run the same per-element function: with relaxation in time or
     skipped steps, element by element; without them (the default dendritic
     configuration), as one branch-free loop that LLVM vectorises
-    (:func:`_gain_loop`).
+    (:func:`_gain_loop`). The default dendritic configuration (RMS base, additive
+    growth, reset, trace coherence, no L2) gets its own copy of that loop, with
+    these choices as constants that LLVM folds away, and, for a row of events
+    only, without the selects that keep non-events unchanged.
     """
     coef = gain_coefficients(icfg, fcfg, w)
     up_mul, up_add, fb_mul, fb_add, trace, theta, rest, skip_inc, gain_min, gain_max, tau = coef
     base = icfg[I_BASE]
     # every scalar in the row's dtype: a float32 row computes in float32
     zero = like(0.0, w)
+    one = like(1.0, w)
     scale = like(scale, w)
     decay = like(decay, w)
     weight = like(weight, w)
@@ -235,8 +246,8 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
             gd = g[u] * scale
             if gd != zero:
                 w[u], gain[u], prev[u], v[u] = gain_element(
-                    gd, w[u], gain[u], prev[u], v[u], t - last[u], decay, weight, coef, base,
-                    eta0, beta2, beta2_rest, eps)
+                    gd, w[u], gain[u], prev[u], v[u], t - last[u], decay, decay != zero,
+                    weight, coef, base, eta0, beta2, beta2_rest, eps)
                 if tau > zero:
                     last[u] = t
         return
@@ -245,23 +256,35 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg):
     # loop-invariant one, would stop vectorisation)
     coef = (up_mul, up_add, fb_mul, fb_add, trace, theta, rest, False, gain_min, gain_max, zero)
     if base == BASE_RMS:
-        _gain_loop(w, g, gain, prev, v, scale, decay, weight, coef, BASE_RMS, eta0, beta2,
-                   beta2_rest, eps)
+        if up_mul == one and fb_mul == zero and trace and decay == zero:
+            # the default dendritic configuration, its choices as constants
+            coef = (one, up_add, zero, fb_add, True, theta, rest, False, gain_min, gain_max,
+                    zero)
+            if all_events:
+                _gain_loop(w, g, gain, prev, v, scale, decay, False, weight, coef, BASE_RMS,
+                           eta0, beta2, beta2_rest, eps, True)
+            else:
+                _gain_loop(w, g, gain, prev, v, scale, decay, False, weight, coef, BASE_RMS,
+                           eta0, beta2, beta2_rest, eps, False)
+        else:
+            _gain_loop(w, g, gain, prev, v, scale, decay, True, weight, coef, BASE_RMS, eta0,
+                       beta2, beta2_rest, eps, False)
     elif base == BASE_SIGN:
-        _gain_loop(w, g, gain, prev, v, scale, decay, weight, coef, BASE_SIGN, eta0, beta2,
-                   beta2_rest, eps)
+        _gain_loop(w, g, gain, prev, v, scale, decay, True, weight, coef, BASE_SIGN, eta0,
+                   beta2, beta2_rest, eps, False)
     else:
-        _gain_loop(w, g, gain, prev, v, scale, decay, weight, coef, BASE_GRADIENT, eta0,
-                   beta2, beta2_rest, eps)
+        _gain_loop(w, g, gain, prev, v, scale, decay, True, weight, coef, BASE_GRADIENT, eta0,
+                   beta2, beta2_rest, eps, False)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _gain_loop(w, g, gain, prev, v, scale, decay, weight, coef, base, eta0, beta2,
-               beta2_rest, eps):
+def _gain_loop(w, g, gain, prev, v, scale, decay, decay_on, weight, coef, base, eta0, beta2,
+               beta2_rest, eps, events_only):
     """The branch-free loop of :func:`gain_row` (no relaxation, no skipped steps):
     every element computes its event (:func:`gain_element`) and selects its new or
     its old state, stored unconditionally, so LLVM vectorises the loop (a
-    conditional store becomes a masked store, several times slower)."""
+    conditional store becomes a masked store, several times slower). With
+    ``events_only`` (every gradient is non-zero) there is nothing to select."""
     zero = like(0.0, w)
     for u in range(w.shape[0]):
         gd = g[u] * scale
@@ -269,15 +292,22 @@ def _gain_loop(w, g, gain, prev, v, scale, decay, weight, coef, base, eta0, beta
         gn = gain[u]
         pv = prev[u]
         vu = v[u]
-        w_new, gn_new, pv_new, v_new = gain_element(gd, wu, gn, pv, vu, 0, decay, weight,
-                                                    coef, base, eta0, beta2, beta2_rest, eps)
-        ev = gd != zero
-        # "old + 0": a store of the value just loaded would become a (slow) masked
-        # store; the sum is the same number (only a -0.0 becomes +0.0)
-        w[u] = w_new if ev else wu + zero
-        gain[u] = gn_new if ev else gn + zero
-        prev[u] = pv_new if ev else pv + zero
-        v[u] = v_new if ev else vu + zero
+        w_new, gn_new, pv_new, v_new = gain_element(gd, wu, gn, pv, vu, 0, decay, decay_on,
+                                                    weight, coef, base, eta0, beta2,
+                                                    beta2_rest, eps)
+        if events_only:
+            w[u] = w_new
+            gain[u] = gn_new
+            prev[u] = pv_new
+            v[u] = v_new
+        else:
+            ev = gd != zero
+            # "old + 0": a store of the value just loaded would become a (slow) masked
+            # store; the sum is the same number (only a -0.0 becomes +0.0)
+            w[u] = w_new if ev else wu + zero
+            gain[u] = gn_new if ev else gn + zero
+            prev[u] = pv_new if ev else pv + zero
+            v[u] = v_new if ev else vu + zero
 
 
 @njit(cache=True, error_model="numpy", inline="always")

@@ -124,6 +124,42 @@ def test_runs_of_nonzero_inputs_longer_than_a_block_match_reference(rule, n_feat
                               data=(X, y, sw))
 
 
+@pytest.mark.parametrize("change", [dict(coherence="sign"), dict(fallback="shrink"),
+                                    dict(growth="multiplicative", gain_up=1.5),
+                                    dict(alpha=0.01)], ids=str)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_default_dendritic_rule_changed_in_one_choice_matches_reference(change, dtype):
+    """The default dendritic configuration has a loop of its own with its choices as
+    constants; a configuration that differs in one choice only runs the general loop,
+    and must not be taken for the default."""
+    _assert_matches_reference(dict(rule="dendritic", **change), (5,), "sigmoid", 1, seed=4,
+                              dtype=dtype)
+
+
+@pytest.mark.parametrize("case", ["relu", "underflow"])
+def test_default_dendritic_rule_with_zero_gradients_in_a_block_matches_reference(case):
+    """The default dendritic configuration steps a layer without selecting events when
+    every gradient of it is non-zero (``a_j * delta_u``, checked per layer), and with
+    the selects otherwise: blocks with zero gradients, from relu units that are off
+    (zero deltas) or from inputs so small that ``a_j * delta_u`` underflows to 0 (no
+    event either, as in the reference), leave those weights and their state as they
+    are."""
+    rng = np.random.RandomState(11)
+    X = rng.uniform(0.1, 1.0, (12, 20))
+    if case == "underflow":  # the smallest float64: times any |delta| <= 0.5 gives 0
+        X[rng.rand(12, 20) < 0.3] = 5e-324
+        assert (X[:, :, None] * rng.uniform(0, 0.5, 5) == 0).any()
+    y = np.arange(12) % 3
+    sw = np.ones(12)
+    activation = "relu" if case == "relu" else "sigmoid"
+    if case == "relu":  # some hidden units are off at the start: their deltas are zero
+        p0 = init_params([20, 8, 3], "relu", check_random_state(11), np.float64)
+        (W, _), (b, _) = unpack(p0, [20, 8, 3])
+        assert (X @ W + b <= 0).any()
+    _assert_matches_reference(dict(rule="dendritic"), (8,), activation, 1, seed=11,
+                              data=(X, y, sw))
+
+
 def test_csr_input_with_unsorted_indices_trains_as_dense():
     """Runs of non-zero inputs are found by their positions, whatever their order in a
     CSR row: unsorted column indices give the same weights as the dense matrix."""
