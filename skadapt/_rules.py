@@ -218,15 +218,15 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg, all
     ``last`` (the time of each element's last event) is kept only while the
     relaxation in time is on (``relax_time > 0``); nothing else reads it.
     ``all_events`` says that the caller knows every gradient of the row to be
-    non-zero (the online update checks its blocks).
+    non-zero (the online update checks each layer's).
 
-    Both ways run the same per-element function: with relaxation in time or
-    skipped steps, element by element; without them (the default dendritic
-    configuration), as one branch-free loop that LLVM vectorises
-    (:func:`_gain_loop`). The default dendritic configuration (RMS base, additive
-    growth, reset, trace coherence, no L2) gets its own copy of that loop, with
-    these choices as constants that LLVM folds away, and, for a row of events
-    only, without the selects that keep non-events unchanged.
+    Both ways run the same per-element function: with relaxation in time, element
+    by element (the clocks); without it (the default dendritic configuration, and
+    iRprop-'s skipped steps, which are selects too), as one branch-free loop that
+    LLVM vectorises (:func:`_gain_loop`). The default dendritic configuration (RMS
+    base, additive growth, reset, trace coherence, no L2), for a row of events only,
+    gets its own copy of that loop, with these choices as constants that LLVM folds
+    away and without the selects that keep non-events unchanged.
     """
     coef = gain_coefficients(icfg, fcfg, w)
     up_mul, up_add, fb_mul, fb_add, trace, theta, rest, skip_inc, gain_min, gain_max, tau = coef
@@ -241,31 +241,28 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg, all
     beta2 = like(fcfg[F_BETA2], w)
     beta2_rest = like(1.0 - fcfg[F_BETA2], w)
     eps = like(fcfg[F_EPS], w)
-    if tau > zero or skip_inc:
+    if tau > zero:
         for u in range(w.shape[0]):
             gd = g[u] * scale
             if gd != zero:
                 w[u], gain[u], prev[u], v[u] = gain_element(
                     gd, w[u], gain[u], prev[u], v[u], t - last[u], decay, decay != zero,
                     weight, coef, base, eta0, beta2, beta2_rest, eps)
-                if tau > zero:
-                    last[u] = t
+                last[u] = t
         return
-    # otherwise one branch-free loop, with "no skipping, no relaxation" and the base
-    # as constants (a branch on the base around a root and a division, even a
-    # loop-invariant one, would stop vectorisation)
-    coef = (up_mul, up_add, fb_mul, fb_add, trace, theta, rest, False, gain_min, gain_max, zero)
+    # otherwise one branch-free loop, with "no relaxation" and the base as constants (a
+    # branch on the base around a root and a division, even a loop-invariant one, would
+    # stop vectorisation)
+    coef = (up_mul, up_add, fb_mul, fb_add, trace, theta, rest, skip_inc, gain_min, gain_max,
+            zero)
     if base == BASE_RMS:
-        if up_mul == one and fb_mul == zero and trace and decay == zero:
+        if (all_events and up_mul == one and fb_mul == zero and trace and not skip_inc
+                and decay == zero):
             # the default dendritic configuration, its choices as constants
             coef = (one, up_add, zero, fb_add, True, theta, rest, False, gain_min, gain_max,
                     zero)
-            if all_events:
-                _gain_loop(w, g, gain, prev, v, scale, decay, False, weight, coef, BASE_RMS,
-                           eta0, beta2, beta2_rest, eps, True)
-            else:
-                _gain_loop(w, g, gain, prev, v, scale, decay, False, weight, coef, BASE_RMS,
-                           eta0, beta2, beta2_rest, eps, False)
+            _gain_loop(w, g, gain, prev, v, scale, decay, False, weight, coef, BASE_RMS,
+                       eta0, beta2, beta2_rest, eps, True)
         else:
             _gain_loop(w, g, gain, prev, v, scale, decay, True, weight, coef, BASE_RMS, eta0,
                        beta2, beta2_rest, eps, False)
