@@ -277,11 +277,12 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg, all
 @njit(cache=True, error_model="numpy", inline="always")
 def _gain_loop(w, g, gain, prev, v, scale, decay, decay_on, weight, coef, base, eta0, beta2,
                beta2_rest, eps, events_only):
-    """The branch-free loop of :func:`gain_row` (no relaxation, no skipped steps):
-    every element computes its event (:func:`gain_element`) and selects its new or
-    its old state, stored unconditionally, so LLVM vectorises the loop (a
-    conditional store becomes a masked store, several times slower). With
-    ``events_only`` (every gradient is non-zero) there is nothing to select."""
+    """The branch-free loop of :func:`gain_row` (no relaxation in time): every
+    element computes its event (:func:`gain_element`, whose skipped steps are
+    selects too) and selects its new or its old state, stored unconditionally, so
+    LLVM vectorises the loop (a conditional store becomes a masked store, several
+    times slower). With ``events_only`` (every gradient is non-zero) there is
+    nothing to select."""
     zero = like(0.0, w)
     for u in range(w.shape[0]):
         gd = g[u] * scale
