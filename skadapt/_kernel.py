@@ -388,12 +388,14 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
         # Is every gradient a_j * d_u of the layer non-zero (all events: the gain loop
         # needs no selects)? The inputs are non-zero; a product of non-zeros is zero only
         # by underflow, and |a_j * d_u| >= fl(min|a| * min|d|) (rounding is monotone).
-        d_min = abs(d[0])
-        for u in range(1, n_out):
-            d_min = min(d_min, abs(d[u]))
+        d_min = like(0.0, d)
         a_min = like(1.0, d)  # (a bound of 1 only makes the test stricter)
-        for c in range(r0, r0 + n_rows):
-            a_min = min(a_min, abs(in_val[c]))
+        if rule == RULE_GAIN:
+            d_min = abs(d[0])
+            for u in range(1, n_out):
+                d_min = min(d_min, abs(d[u]))
+            for c in range(r0, r0 + n_rows):
+                a_min = min(a_min, abs(in_val[c]))
         rows_all_events = d_min * a_min != 0.0
         q = 0
         while q <= n_rows:

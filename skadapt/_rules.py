@@ -246,7 +246,7 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg, all
             gd = g[u] * scale
             if gd != zero:
                 w[u], gain[u], prev[u], v[u] = gain_element(
-                    gd, w[u], gain[u], prev[u], v[u], t - last[u], decay, decay != zero,
+                    gd, w[u], gain[u], prev[u], v[u], t - last[u], decay, True,
                     weight, coef, base, eta0, beta2, beta2_rest, eps)
                 last[u] = t
         return
