@@ -57,25 +57,30 @@ STATUS_NONFINITE_WEIGHTS = 2
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _activate(z, act):
+    """The activation of ``z``, computed in ``z``'s type (float32 stays float32)."""
+    zero = like(0.0, z)
+    one = like(1.0, z)
     if act == ACT_SIGMOID:
         # 1 / (1 + exp(-z)) for z >= 0, exp(z) / (1 + exp(z)) below (no overflow), as
         # one branch-free expression: the same numbers, without a mispredicted branch on
         # the sign of z per unit
         e = math.exp(-abs(z))
-        return (1.0 if z >= 0.0 else e) / (1.0 + e)
+        return (one if z >= zero else e) / (one + e)
     if act == ACT_RELU:
-        return z if z > 0.0 else 0.0
+        return z if z > zero else zero
     return math.tanh(z)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _derivative(a, act):
-    """Derivative of the activation, from its output ``a``."""
+    """Derivative of the activation, from its output ``a`` (in ``a``'s type)."""
+    zero = like(0.0, a)
+    one = like(1.0, a)
     if act == ACT_SIGMOID:
-        return a * (1.0 - a)
+        return a * (one - a)
     if act == ACT_RELU:
-        return 1.0 if a > 0.0 else 0.0
-    return 1.0 - a * a
+        return one if a > zero else zero
+    return one - a * a
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -184,14 +189,17 @@ def sample_gradient(in_val, in_idx, n_in_nz, yi, si, params, sizes, w_off, b_off
     for u in range(1, k):
         if z[u] > zmax:
             zmax = z[u]
-    s = 0.0
+    s = like(0.0, z)
     for u in range(k):
         s += math.exp(z[u] - zmax)
     lse = zmax + math.log(s)
-    loss = lse - z[yi]
+    # the loss (reported, and summed over the epoch) in float64 whatever the dtype (for
+    # float64, the same as lse - z[yi])
+    loss = (np.float64(zmax) + math.log(np.float64(s))) - np.float64(z[yi])
+    si_ = like(si, z)
     for u in range(k):
-        d[u] = si * math.exp(z[u] - lse)
-    d[yi] -= si
+        d[u] = si_ * math.exp(z[u] - lse)
+    d[yi] -= si_
     # ---- backward: deltas of the hidden layers
     for l in range(n_layers - 1, 0, -1):
         n_in = sizes[l]
@@ -202,7 +210,7 @@ def sample_gradient(in_val, in_idx, n_in_nz, yi, si, params, sizes, w_off, b_off
         d_in = deltas[a_off[l - 1] : a_off[l - 1] + n_in]
         for j in range(n_in):
             w = params[wo + j * n_out : wo + (j + 1) * n_out]
-            acc = 0.0
+            acc = like(0.0, w)
             for u in range(n_out):
                 acc += w[u] * d_out[u]
             d_in[j] = acc * _derivative(a_in[j], act)

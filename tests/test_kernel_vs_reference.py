@@ -90,9 +90,9 @@ def test_every_rule_matches_reference_minibatch(cfg):
 @pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
 @pytest.mark.parametrize("batch_size", [1, 4])
 def test_every_rule_in_float32_matches_reference(cfg, batch_size):
-    """float32 input trains in float32 (the parameters, the state and every constant of
-    the update are cast; the activations' and the backward pass's scalars are computed in
-    float64 and rounded): the same rule as the float64 reference, to float32 accuracy."""
+    """float32 input trains in float32 (the parameters, the state, the forward and backward
+    passes and every constant of the update; only the loss is computed in float64): the same
+    rule as the float64 reference, to float32 accuracy."""
     _assert_matches_reference(cfg, (5,), "sigmoid", batch_size, seed=5, dtype=np.float32)
 
 
