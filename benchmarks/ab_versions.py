@@ -10,7 +10,8 @@ cache first (about 30 s each).
 Run from the repository root: ``python benchmarks/ab_versions.py 18bfd5b`` (the first
 version of the kernel) or ``python benchmarks/ab_versions.py HEAD`` (uncommitted changes).
 Prints microseconds per example for each rule and dtype, the ratio B/A, and whether the two
-versions trained bit-identical weights.
+versions trained bit-identical weights. With ``--partial-fit``, times ``partial_fit`` calls of
+one example each instead (microseconds per call).
 """
 
 import argparse
@@ -47,6 +48,10 @@ def main(argv=None):
     ap.add_argument("--rules", default="sgd,dendritic,adam")
     ap.add_argument("--n", type=int, default=2000, help="examples per epoch")
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--partial-fit", action="store_true",
+                    help="time partial_fit calls of one example each (the per-call overhead: "
+                         "validation, the private copy of the state, the kernel's set-up) "
+                         "instead of one online epoch")
     args = ap.parse_args(argv)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     warnings.simplefilter("ignore")
@@ -63,10 +68,15 @@ def main(argv=None):
         src = "synthetic MNIST-shaped"
     order = np.random.RandomState(0).permutation(len(y))[: args.n]
     X, y = np.ascontiguousarray(X[order]), y[order]
-    print(f"A = {args.rev}, B = working tree; {src}, {len(y)} examples, 784-100-10, batch 1")
-    print("| dtype | rule | A us/example | B us/example | B/A | identical weights |")
+    what = "partial_fit of one example per call" if args.partial_fit else "batch 1"
+    print(f"A = {args.rev}, B = working tree; {src}, {len(y)} examples, 784-100-10, {what}")
+    unit = "us/call" if args.partial_fit else "us/example"
+    print(f"| dtype | rule | A {unit} | B {unit} | B/A | identical weights |")
     print("|---|---|---|---|---|---|")
     try:
+        if args.partial_fit:
+            _partial_fit_rows(a, b, X, y, args)
+            return 0
         for dtype in (np.float64, np.float32):
             Xd = X.astype(dtype)
             for rule in args.rules.split(","):
@@ -88,6 +98,33 @@ def main(argv=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def _partial_fit_rows(a, b, X, y, args):
+    """Each version's estimator takes the same examples one partial_fit call at a time,
+    alternating in blocks of 100 calls; the best block of each, over ``--repeat`` passes
+    over the data, gives its time per call."""
+    classes = np.unique(y)
+    block = 100
+    for dtype in (np.float64, np.float32):
+        Xd = X.astype(dtype)
+        for rule in args.rules.split(","):
+            ests = {name: mod.DendriticClassifier((100,), rule=rule, random_state=0)
+                    for name, mod in (("A", a), ("B", b))}
+            for est in ests.values():
+                est.partial_fit(Xd[:1], y[:1], classes=classes)  # compile or load the cache
+            best = {"A": np.inf, "B": np.inf}
+            for _ in range(args.repeat):
+                for start in range(1, len(y) - block + 1, block):
+                    for name, est in ests.items():
+                        t = time.process_time()
+                        for i in range(start, start + block):
+                            est.partial_fit(Xd[i : i + 1], y[i : i + 1])
+                        best[name] = min(best[name], time.process_time() - t)
+            same = bool(np.array_equal(ests["A"]._params, ests["B"]._params))
+            ta, tb = (best[k] / block * 1e6 for k in "AB")
+            print(f"| {dtype.__name__} | {rule} | {ta:.1f} | {tb:.1f} | {tb / ta:.2f} | "
+                  f"{same} |", flush=True)
 
 
 if __name__ == "__main__":

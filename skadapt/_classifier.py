@@ -599,7 +599,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 # the random state is drawn from only to shuffle more than one example
                 # (or to split off a validation set); otherwise it can be shared
                 draws = (self.shuffle and X.shape[0] > 1) or self.early_stopping
-                state = _copy_state(old, spare_state, copy_rng=draws)
+                state = _copy_state(old, spare_state, copy_rng=draws,
+                                    share=self._state_not_written())
                 if self._clock_on() and not state.get("clock_on", True):
                     # relaxation switched on: every element's clock starts now
                     state["glast"][:] = state["counters"][0]
@@ -628,6 +629,15 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         curve = list(self.loss_curve_) if reuse else []
         n_iter = self.n_iter_ if reuse else 0
         return _Model(classes, sizes, params, state, curve, n_iter)
+
+    def _state_not_written(self):
+        """The optimiser-state arrays that training in the current configuration never
+        writes: a partial_fit's private copy shares them with the fitted state instead of
+        copying them (for plain sgd all of them; for the other baselines the gains and
+        clocks; for the gain rules the clocks while relaxation is off)."""
+        if self.rule in _config.BASELINE_RULES:
+            return ("gstate", "glast") + (("pstate",) if self.rule == "sgd" else ())
+        return () if self._clock_on() else ("glast",)
 
     def _clock_on(self):
         """Whether the elements' clocks (time of the last event) run: only while
@@ -954,12 +964,14 @@ def _copy_into(src, dst):
     return src.copy()
 
 
-def _copy_state(state, into=None, copy_rng=True):
+def _copy_state(state, into=None, copy_rng=True, share=()):
     """A copy of the training state dict: arrays (into the arrays of the state dict
     ``into`` where they fit) and, if ``copy_rng``, the random state copied; the other
-    entries (strings, numbers, tuples) are immutable and shared."""
+    entries (strings, numbers, tuples) are immutable and shared, and so are the arrays
+    named in ``share`` (the caller knows that nothing writes them)."""
     into = into or {}
-    return {k: _copy_into(v, into.get(k)) if isinstance(v, np.ndarray)
+    return {k: v if k in share
+            else _copy_into(v, into.get(k)) if isinstance(v, np.ndarray)
             else _copy_rng(v, into.get(k)) if copy_rng and isinstance(v, np.random.RandomState)
             else v
             for k, v in state.items()}

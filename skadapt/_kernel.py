@@ -465,7 +465,6 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
     n_rows = r_off[n_layers - 1] + sizes[n_layers - 1]
     acts = np.zeros(n_acts, dt)
     deltas = np.zeros(n_acts, dt)
-    G = np.zeros(params.shape[0], dt)
     touched = np.zeros(n_rows, np.uint8)
     rows = np.zeros(n_rows, np.int64)
     nrows = np.zeros(n_layers, np.int64)
@@ -477,6 +476,9 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
     # online learning with per-parameter state and sparse events: no gradient array
     fused = (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
              and (icfg[I_RULE] != RULE_GAIN or icfg[I_SCOPE] == SCOPE_SYNAPSE))
+    # the full-size gradient only where it is accumulated (zeroing it is a pass over every
+    # parameter: for a partial_fit of one example, more than the example's own update)
+    G = np.zeros(0 if fused else params.shape[0], dt)
     widest = BLOCK_ELEMENTS  # online_update's blocks: at most this, or one row
     for l in range(n_layers + 1):
         widest = max(widest, sizes[l])

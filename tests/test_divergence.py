@@ -41,6 +41,9 @@ DIVERGING = {
                             max_gain=1e300, growth="multiplicative", gain_up=1e10), 1.0),
     "dendritic-dendrite": (dict(rule="dendritic", scope="dendrite", learning_rate_init=1e200,
                                 max_gain=1e300, growth="multiplicative", gain_up=1e10), 1.0),
+    # relaxation in time on: the clocks are written too
+    "dendritic-relax": (dict(rule="dendritic", relax_time=5.0, learning_rate_init=1e200,
+                             max_gain=1e300, growth="multiplicative", gain_up=1e10), 1.0),
 }
 # the same rules with parameters that train normally
 SANE = dict(learning_rate_init=1e-3, max_gain=10.0, rprop_increase=1.2, gain_up=1.1)
@@ -134,6 +137,69 @@ def test_partial_fit_is_bit_identical_after_divergence(digits, name):
     est.set_params(**_sane(params)).partial_fit(X, y)
     twin.set_params(**_sane(params)).partial_fit(X, y)
     assert_same_state(est, twin)
+
+
+def _partial_fit_until_divergence(est, X, y):
+    """partial_fit until a call diverges (some rules need a few calls); assert that the
+    failed call left the estimator byte for byte as it was; return the successful calls."""
+    survived = 0
+    while True:
+        before = pickle.dumps(est)
+        try:
+            est.partial_fit(X, y)
+        except DivergenceError as exc:
+            assert re.search(MESSAGE, str(exc))
+            break
+        survived += 1
+        assert survived < 10, "partial_fit did not diverge"
+    assert pickle.dumps(est) == before
+    return survived
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "dendritic-max_gain", "dendritic-relax"])
+def test_partial_fit_shares_only_what_training_never_writes(digits, name):
+    """partial_fit trains a private copy of the state, except for the arrays that the
+    configuration never writes, which the copy shares with the fitted state: all of
+    sgd's state, the other baselines' gains and clocks, the gain rules' clocks while
+    relaxation is off. (Every rule's divergence test above then checks that a failed
+    call leaves the fitted state byte for byte as it was.)"""
+    params, _ = DIVERGING[name]
+    X, y = digits
+    est = DendriticClassifier(**{**BASE, **_sane(params)})
+    est.partial_fit(X, y, classes=np.arange(10))
+    est.partial_fit(X, y)  # the first call's arrays hold the next call's copy
+    old = est._state
+    est.partial_fit(X, y)
+    shared = [k for k in ("pstate", "gstate", "glast") if old[k] is est._state[k]]
+    assert shared == {"sgd": ["pstate", "gstate", "glast"], "adam": ["gstate", "glast"],
+                      "dendritic-max_gain": ["glast"], "dendritic-relax": []}[name]
+    assert old["counters"] is not est._state["counters"]
+    assert est._spare[0] is not est._params
+
+
+def test_partial_fit_that_switches_relaxation_on_and_diverges_keeps_the_clocks(digits):
+    """Without relaxation the clocks are shared between the fitted state and a
+    partial_fit's copy. A call that switches relaxation on sets every clock (in its own
+    copy) and, here, diverges: the fitted state, clocks included, must be as it was, and
+    training afterwards must agree with a twin that never saw the failed call."""
+    params, _ = DIVERGING["dendritic-max_gain"]
+    X, y = digits
+    est = DendriticClassifier(**{**BASE, **_sane(params)})
+    est.partial_fit(X, y, classes=np.arange(10))
+    est.partial_fit(X, y)
+    assert est._spare[1]["glast"] is est._state["glast"]  # shared, as this test needs
+    twin = pickle.loads(pickle.dumps(est))
+    for model in (est, twin):
+        model.set_params(**DIVERGING["dendritic-relax"][0])
+    survived = _partial_fit_until_divergence(est, X, y)
+    for _ in range(survived):
+        twin.partial_fit(X, y)
+    assert_same_state(twin, est)
+    sane = _sane(DIVERGING["dendritic-relax"][0])
+    est.set_params(**sane).partial_fit(X, y)
+    twin.set_params(**sane).partial_fit(X, y)
+    assert_same_state(est, twin)
+    assert np.all(est._state["glast"] > 0)  # the clocks did run
 
 
 @pytest.mark.parametrize("name", ["sgd", "dendritic-max_gain"])
