@@ -107,6 +107,18 @@ def _copy(src, dst):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _all_finite(x):
+    """Whether every entry of ``x`` is finite, in one branch-free pass: ``x - x`` is 0 for
+    a finite number and NaN for an infinity or a NaN (LLVM vectorises the comparisons; a
+    loop that stops at the first ``not math.isfinite`` does not vectorise, and took 3-6x
+    as long over 79,510 parameters: 55 vs 17 µs float64, 60 vs 9 µs float32)."""
+    bad = False
+    for p in range(x.shape[0]):
+        bad |= (x[p] - x[p]) != 0.0
+    return not bad
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _nonzeros(x, vals, idx):
     """Write the non-zero entries of the vector ``x`` into ``vals`` and their
     positions into ``idx`` (in order); return their number.
@@ -514,7 +526,6 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
                      counters[0], counters[1], sizes,
                      w_off, b_off, g_off, r_off, touched, rows, nrows, icfg, fcfg,
                      pstate, gstate, glast, gcur)
-    for p in range(params.shape[0]):
-        if not math.isfinite(params[p]):
-            return loss_sum, STATUS_NONFINITE_WEIGHTS
+    if not _all_finite(params):
+        return loss_sum, STATUS_NONFINITE_WEIGHTS
     return loss_sum, STATUS_OK

@@ -179,6 +179,8 @@ ERROR_CASES = [
     ("fitted", lambda e: e.partial_fit(X, y.astype(str), classes=["0", "1", "2"]),
      "is not the same as on last call to partial_fit", "partial_fit-classes-retyped"),
     ("fresh", lambda e: e.fit(X, X[:, 0]), "Unknown label type: continuous", "fit-continuous-y"),
+    ("fitted", lambda e: e.partial_fit(X, X[:, 0] + 0.5), "Unknown label type: continuous",
+     "partial_fit-continuous-y"),
     ("fresh", lambda e: e.fit(X, np.c_[y, y]), r"y should be a 1d array, got an array of shape",
      "fit-2d-y"),
     ("fresh", lambda e: e.fit(X, None), "requires y to be passed", "fit-y-None"),

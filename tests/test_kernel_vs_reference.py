@@ -241,3 +241,24 @@ def test_clocks_run_only_while_relaxation_is_on():
     last = est._state["glast"]
     assert np.all(last >= seen) and np.all(last <= est._state["counters"][0])
     assert np.any(last > seen)  # events after the switch moved their clocks on
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_all_finite_check_matches_numpy(dtype):
+    """The end-of-call check of the weights (one branch-free pass, ``x - x != 0``)
+    against ``np.isfinite(x).all()``: every kind of non-finite value, at every position
+    of a vector loop's body and remainder, and the extremes of the finite range."""
+    from skadapt._kernel import _all_finite
+
+    finfo = np.finfo(dtype)
+    for n in (1, 7, 33, 1000):
+        x = np.random.RandomState(n).standard_normal(n).astype(dtype)
+        x[0] = finfo.max
+        x[-1] = -finfo.tiny / 2  # a subnormal
+        assert _all_finite(x) and np.isfinite(x).all()
+        for bad in (np.inf, -np.inf, np.nan):
+            for pos in {0, n // 2, n - 1}:
+                y = x.copy()
+                y[pos] = bad
+                assert not _all_finite(y), (n, bad, pos)
+    assert _all_finite(np.zeros(0, dtype))
