@@ -9,7 +9,6 @@ import scipy.sparse as sp
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import (
@@ -681,6 +680,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         g_off, _ = _config.group_layout(model.sizes, model.state["scope"], self.n_dendrites)
         X_val = None
         if self.early_stopping and not incremental:
+            # imported here: sklearn.model_selection (and sklearn.metrics, which it imports)
+            # is about 50 ms of a fresh process's import, needed only for this split
+            from sklearn.model_selection import train_test_split
+
             idx = np.arange(X.shape[0])
             try:
                 tr, va = train_test_split(
