@@ -982,8 +982,8 @@ def _copy_state(state, into=None, copy_rng=True, share=()):
 
 def _check_classification_targets(y):
     """scikit-learn's ``check_classification_targets``, without its inference of the
-    target type (about a third of a millisecond, as much as a partial_fit of one example
-    costs in the kernel) where the answer is known: a 1-D array of integers or booleans
+    target type (about a third of a millisecond, several times the kernel's work on one
+    example) where the answer is known: a 1-D array of integers or booleans
     holds discrete classes ("binary" or "multiclass")."""
     if isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "biu":
         return

@@ -208,10 +208,10 @@ def sample_gradient(in_val, in_idx, n_in_nz, yi, si, params, sizes, w_off, b_off
     # the loss (reported, and summed over the epoch) in float64 whatever the dtype (for
     # float64, the same as lse - z[yi])
     loss = (np.float64(zmax) + math.log(np.float64(s))) - np.float64(z[yi])
-    si_ = like(si, z)
+    si_cast = like(si, z)
     for u in range(k):
-        d[u] = si_ * math.exp(z[u] - lse)
-    d[yi] -= si_
+        d[u] = si_cast * math.exp(z[u] - lse)
+    d[yi] -= si_cast
     # ---- backward: deltas of the hidden layers
     for l in range(n_layers - 1, 0, -1):
         n_in = sizes[l]
@@ -489,7 +489,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
     fused = (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
              and (icfg[I_RULE] != RULE_GAIN or icfg[I_SCOPE] == SCOPE_SYNAPSE))
     # the full-size gradient only where it is accumulated (zeroing it is a pass over every
-    # parameter: for a partial_fit of one example, more than the example's own update)
+    # parameter, which a partial_fit of one example would pay for nothing)
     G = np.zeros(0 if fused else params.shape[0], dt)
     widest = BLOCK_ELEMENTS  # online_update's blocks: at most this, or one row
     for l in range(n_layers + 1):
