@@ -1,6 +1,7 @@
 """Persistence: pickle and joblib round trips, the skadapt version check, and the
 on-disk Numba cache (absent, unwritable or corrupt must never break import or fit)."""
 
+import copy
 import os
 import pickle
 import stat
@@ -82,6 +83,29 @@ def test_round_trips_are_bit_identical_and_keep_learning(digits, tmp_path, confi
     for other in restored.values():
         assert_same_state(other, clf)
         assert other.predict_proba(X).tobytes() == clf.predict_proba(X).tobytes()
+
+
+@pytest.mark.parametrize("config", ["sgd", "adam", "dendritic-default", "dendritic-synapse"])
+def test_a_deepcopy_forks_a_model_that_partial_fit_keeps_apart(digits, config):
+    """partial_fit writes its private copy into the arrays of the call before last and
+    shares the arrays it never writes; a model forked with ``copy.deepcopy`` (what the
+    user guide recommends) must still be independent: the original's later calls leave
+    the fork as it was, and each goes on like a twin unpickled at the fork."""
+    X, y = digits
+    cfg = {} if config == "dendritic-default" else CONFIGS[config]
+    est = DendriticClassifier((10,), random_state=0, **cfg)
+    est.partial_fit(X[:100], y[:100], classes=np.arange(10))
+    est.partial_fit(X[100:200], y[100:200])
+    fork = copy.deepcopy(est)
+    twin = pickle.loads(pickle.dumps(est))
+    for start in (200, 250, 0):
+        est.partial_fit(X[start : start + 50], y[start : start + 50])
+    assert_same_state(fork, twin)
+    for model in (fork, twin):
+        model.partial_fit(X[:50], y[:50])
+        model.partial_fit(X[50:100], y[50:100])
+    assert_same_state(fork, twin)
+    assert not np.array_equal(est._params, fork._params)
 
 
 def test_unfitted_and_warm_start_round_trips(digits):
