@@ -74,25 +74,9 @@ def main(argv=None):
     print(f"| dtype | rule | A {unit} | B {unit} | B/A | identical weights |")
     print("|---|---|---|---|---|---|")
     try:
-        if args.partial_fit:
-            _partial_fit_rows(a, b, X, y, args)
-            return 0
         for dtype in (np.float64, np.float32):
-            Xd = X.astype(dtype)
             for rule in args.rules.split(","):
-                ests = {name: mod.DendriticClassifier((100,), rule=rule, max_iter=1, tol=None,
-                                                      random_state=0, shuffle=False)
-                        for name, mod in (("A", a), ("B", b))}
-                for est in ests.values():
-                    est.fit(Xd[:300], y[:300])  # compile or load the cache
-                best = {"A": np.inf, "B": np.inf}
-                for _ in range(args.repeat):
-                    for name, est in ests.items():
-                        t = time.process_time()
-                        est.fit(Xd, y)
-                        best[name] = min(best[name], time.process_time() - t)
-                same = bool(np.array_equal(ests["A"]._params, ests["B"]._params))
-                ta, tb = (best[k] / len(y) * 1e6 for k in "AB")
+                ta, tb, same = _time_both(a, b, X.astype(dtype), y, rule, args)
                 print(f"| {dtype.__name__} | {rule} | {ta:.1f} | {tb:.1f} | {tb / ta:.2f} | "
                       f"{same} |", flush=True)
     finally:
@@ -100,31 +84,45 @@ def main(argv=None):
     return 0
 
 
-def _partial_fit_rows(a, b, X, y, args):
-    """Each version's estimator takes the same examples one partial_fit call at a time,
-    alternating in blocks of 100 calls; the best block of each, over ``--repeat`` passes
-    over the data, gives its time per call."""
-    classes = np.unique(y)
+def _time_both(a, b, X, y, rule, args):
+    """Microseconds per example (one online epoch; the best of ``--repeat``) or, with
+    ``--partial-fit``, per call (one example per call, in blocks of 100 calls; the best
+    block over ``--repeat`` passes) of versions A and B, alternating; and whether they
+    trained identical weights."""
     block = 100
-    for dtype in (np.float64, np.float32):
-        Xd = X.astype(dtype)
-        for rule in args.rules.split(","):
-            ests = {name: mod.DendriticClassifier((100,), rule=rule, random_state=0)
-                    for name, mod in (("A", a), ("B", b))}
-            for est in ests.values():
-                est.partial_fit(Xd[:1], y[:1], classes=classes)  # compile or load the cache
-            best = {"A": np.inf, "B": np.inf}
-            for _ in range(args.repeat):
-                for start in range(1, len(y) - block + 1, block):
-                    for name, est in ests.items():
-                        t = time.process_time()
-                        for i in range(start, start + block):
-                            est.partial_fit(Xd[i : i + 1], y[i : i + 1])
-                        best[name] = min(best[name], time.process_time() - t)
-            same = bool(np.array_equal(ests["A"]._params, ests["B"]._params))
-            ta, tb = (best[k] / block * 1e6 for k in "AB")
-            print(f"| {dtype.__name__} | {rule} | {ta:.1f} | {tb:.1f} | {tb / ta:.2f} | "
-                  f"{same} |", flush=True)
+    if args.partial_fit:
+        kw = dict(random_state=0)
+        starts, per = range(1, len(y) - block + 1, block), block
+
+        def warm_up(est):
+            est.partial_fit(X[:1], y[:1], classes=np.unique(y))
+
+        def run(est, start):
+            for i in range(start, start + block):
+                est.partial_fit(X[i : i + 1], y[i : i + 1])
+    else:
+        kw = dict(max_iter=1, tol=None, random_state=0, shuffle=False)
+        starts, per = [0], len(y)
+
+        def warm_up(est):
+            est.fit(X[:300], y[:300])
+
+        def run(est, start):
+            est.fit(X, y)
+
+    ests = {name: mod.DendriticClassifier((100,), rule=rule, **kw)
+            for name, mod in (("A", a), ("B", b))}
+    for est in ests.values():
+        warm_up(est)  # compile or load the cache
+    best = {"A": np.inf, "B": np.inf}
+    for _ in range(args.repeat):
+        for start in starts:
+            for name, est in ests.items():
+                t = time.process_time()
+                run(est, start)
+                best[name] = min(best[name], time.process_time() - t)
+    same = bool(np.array_equal(ests["A"]._params, ests["B"]._params))
+    return best["A"] / per * 1e6, best["B"] / per * 1e6, same
 
 
 if __name__ == "__main__":
