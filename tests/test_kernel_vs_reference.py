@@ -257,7 +257,7 @@ def test_all_finite_check_matches_numpy(dtype):
         x[-1] = -finfo.tiny / 2  # a subnormal
         assert _all_finite(x) and np.isfinite(x).all()
         for bad in (np.inf, -np.inf, np.nan):
-            for pos in {0, n // 2, n - 1}:
+            for pos in range(n):
                 y = x.copy()
                 y[pos] = bad
                 assert not _all_finite(y), (n, bad, pos)
