@@ -20,7 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _config, _numba_cache
 from ._kernel import STATUS_NONFINITE_LOSS, train_epoch
-from ._network import ACTIVATIONS, forward, init_params, layout, unpack
+from ._network import ACTIVATIONS, direct_block, forward, init_params, layout, unpack
 from .exceptions import DivergenceError, InconsistentSkadaptVersionWarning
 
 _EMPTY_INT = np.empty(0, np.int32)
@@ -49,6 +49,34 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         classifier.
     activation : {"sigmoid", "relu", "tanh"}, default="sigmoid"
         Activation of the hidden units.
+    input_scaling : {"auto", "max_abs"} or None, default=None
+        How the network sees the input features, learnt by the learner from the
+        data of every ``fit`` and ``partial_fit`` call (running statistics), so
+        that learning does not depend on the scale of any feature:
+
+        - ``"max_abs"``: each feature divided by the largest ``|x|`` seen of it
+          (the "normalized" part of Vowpal Wabbit's update; Ross, Mineiro and
+          Langford, 2013). A zero input stays zero, and is skipped.
+        - ``"auto"``: as ``"max_abs"``, except that a feature that is non-zero
+          in at least 90% of the examples seen (a dense feature of dense input)
+          is centred on its running mean and divided by its running standard
+          deviation, as ``StandardScaler`` would; sparse input is never centred.
+        - None: the network sees the raw features.
+
+        The transform is folded into the first layer's (and the direct path's)
+        weights and biases: ``coefs_``, ``intercepts_`` and every prediction take
+        the raw features. When the transform of a feature changes (a later call's
+        data), its weights in the network's coordinates are kept.
+    direct_path : bool, default=False
+        Whether the output units also get a direct connection from every input,
+        beside the hidden layers: the logits are ``x @ direct_coef_ + h @ W + b``
+        (a linear model and the network, trained together as one; Vowpal
+        Wabbit's ``--nn`` calls it ``--inpass``). The direct weights and the
+        last layer's weights start at zero, so the network starts as a linear
+        model and grows its hidden path from the examples (a hidden layer learns
+        once the weights after it have grown); every weight adapts with the same
+        rule. Ignored with ``hidden_layer_sizes=()``, which is the linear model
+        already.
     rule : {"dendritic", "sgd", "momentum", "nesterov", "adam", \
             "delta_bar_delta", "rprop"}, default="dendritic"
         Update rule.
@@ -147,13 +175,28 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         the model's parameters).
     intercepts_ : list of ndarray
         Bias vectors.
+    input_offset_ : ndarray of shape (`n_features_in_`,) or None
+        With ``input_scaling``, the shift of each feature as the network sees it,
+        ``(x - input_offset_) / input_scale_`` (0 where a feature is not centred),
+        else None.
+    input_scale_ : ndarray of shape (`n_features_in_`,) or None
+        With ``input_scaling``, the divisor of each feature (1 for a feature never
+        seen non-zero), else None.
+    direct_coef_ : ndarray of shape (`n_features_in_`, `n_outputs_`) or None
+        Weights of the direct input-to-output path (a view into the model's
+        parameters), or None without one.
     step_sizes_ : list of ndarray
         Read-only: each weight's current step size (for the adaptive-gain
         rules ``learning_rate_init`` times its relaxed gain; for Adam its
         effective per-weight step; for the other baselines
-        ``learning_rate_init``), same shapes as ``coefs_``.
+        ``learning_rate_init``), same shapes as ``coefs_``. With
+        ``input_scaling``, the first layer's are those of its weights in the
+        scaled inputs' coordinates (a raw weight's step is that over its
+        input's scale).
     intercept_step_sizes_ : list of ndarray
         Read-only: the same for the biases.
+    direct_step_sizes_ : ndarray of shape (`n_features_in_`, `n_outputs_`) or None
+        Read-only: the same for the direct path's weights, or None without one.
     n_iter_ : int
         Epochs run by the last ``fit`` (or counted over ``partial_fit`` calls).
     t_ : int
@@ -210,6 +253,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "direct_path": ["boolean"],
+        "input_scaling": [StrOptions({"auto", "max_abs"}), None],
         "rule": [StrOptions(set(_config.RULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -253,6 +298,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         activation="sigmoid",
         rule="dendritic",
         *,
+        direct_path=False,
+        input_scaling=None,
         learning_rate_init=0.003,
         alpha=0.0,
         batch_size=1,
@@ -291,6 +338,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.rule = rule
+        self.direct_path = direct_path
+        self.input_scaling = input_scaling
         self.learning_rate_init = learning_rate_init
         self.alpha = alpha
         self.batch_size = batch_size
@@ -345,6 +394,23 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "_params")
         return unpack(self._params, self._sizes)[1]
 
+    @property
+    def input_offset_(self):
+        check_is_fitted(self, "_params")
+        transform = self._state.get("in_transform")
+        return None if transform is None else transform[0].copy()
+
+    @property
+    def input_scale_(self):
+        check_is_fitted(self, "_params")
+        transform = self._state.get("in_transform")
+        return None if transform is None else transform[1].copy()
+
+    @property
+    def direct_coef_(self):
+        check_is_fitted(self, "_params")
+        return direct_block(self._params, self._sizes)
+
     def _step_size_vector(self):
         """Each parameter's current step size, as one flat read-only vector."""
         check_is_fitted(self, "_params")
@@ -366,20 +432,26 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             per_param = gain
         else:
             per_param = np.empty(self._params.shape)
-            g_off, _ = _config.group_layout(self._sizes, scope, st["n_dendrites"])
-            w_off, b_off, _ = layout(self._sizes)
-            for l in range(len(self._sizes) - 1):
-                n_in, n_out = self._sizes[l], self._sizes[l + 1]
+            sizes = self._sizes
+            direct = self._has_direct_path()
+            g_off, _ = _config.group_layout(sizes, scope, st["n_dendrites"], direct)
+            w_off, b_off, _ = layout(sizes, direct)
+            n_layers = len(sizes) - 1
+            for b in range(len(w_off)):
+                # (block b: layer b, or the direct path from the input to the output units)
+                n_in, n_out = (sizes[b], sizes[b + 1]) if b < n_layers else (sizes[0], sizes[-1])
+                w_end = w_off[b] + n_in * n_out
                 if scope == "unit":
-                    g = gain[g_off[l] : g_off[l] + n_out]
-                    per_param[w_off[l] : b_off[l]] = np.tile(g, n_in)
-                    per_param[b_off[l] : b_off[l] + n_out] = g
+                    g = gain[g_off[b] : g_off[b] + n_out]
+                    per_param[w_off[b] : w_end] = np.tile(g, n_in)
                 else:
                     nd = min(st["n_dendrites"], n_in)
-                    g = gain[g_off[l] : g_off[l] + n_out * (nd + 1)].reshape(n_out, nd + 1)
+                    g = gain[g_off[b] : g_off[b] + n_out * (nd + 1)].reshape(n_out, nd + 1)
                     block = (np.arange(n_in) * nd) // n_in
-                    per_param[w_off[l] : b_off[l]] = g[:, block].T.ravel()
-                    per_param[b_off[l] : b_off[l] + n_out] = g[:, nd]
+                    per_param[w_off[b] : w_end] = g[:, block].T.ravel()
+                    g = g[:, nd]
+                if b_off[b] >= 0:
+                    per_param[b_off[b] : b_off[b] + n_out] = g
         return eta0 * per_param
 
     @property
@@ -393,6 +465,16 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         vec = self._step_size_vector()
         vec.flags.writeable = False
         return unpack(vec, self._sizes)[1]
+
+    @property
+    def direct_step_sizes_(self):
+        vec = self._step_size_vector()
+        vec.flags.writeable = False
+        return direct_block(vec, self._sizes)
+
+    def _has_direct_path(self):
+        """Whether the fitted model has a direct input-to-output path."""
+        return direct_block(self._params, self._sizes) is not None
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_params")
@@ -581,6 +663,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.hidden_layer_sizes!r}."
             )
         sizes = [X.shape[1], *[int(h) for h in hidden], len(classes)]
+        direct = bool(self.direct_path) and len(hidden) > 0
         scope = _config.effective_scope(self)
         key = (self.rule, scope, self.n_dendrites)
         if reuse:
@@ -588,6 +671,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"The network's layer sizes {list(self._sizes)} differ from those "
                     f"asked for now, {sizes}; refit without warm_start."
+                )
+            if self._has_direct_path() != direct:
+                raise ValueError(
+                    f"The fitted network {'has' if self._has_direct_path() else 'has no'} "
+                    f"direct input-to-output path, and direct_path={self.direct_path} now; "
+                    "refit without warm_start."
                 )
             old = self._state
             # partial_fit trains on a copy (a failing call keeps the fitted state) made in
@@ -610,8 +699,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             rng = _copy_rng(old["rng"])
         else:
             dtype = X.dtype
-            params = init_params(sizes, self.activation, rng, dtype)
-        _, n_groups = _config.group_layout(sizes, scope, self.n_dendrites)
+            params = init_params(sizes, self.activation, rng, dtype, direct)
+        _, n_groups = _config.group_layout(sizes, scope, self.n_dendrites, direct)
         state = {
             "key": key,
             "rule": self.rule,
@@ -625,6 +714,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             "clock_on": self._clock_on(),
         }
         state["gstate"][0] = 1.0
+        if reuse:  # the rule's state starts anew; the inputs' statistics and transform stay
+            state.update({k: old[k] for k in ("in_stats", "in_transform") if k in old})
         curve = list(self.loss_curve_) if reuse else []
         n_iter = self.n_iter_ if reuse else 0
         return _Model(classes, sizes, params, state, curve, n_iter)
@@ -659,12 +750,41 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         loss = loss_sum / n
         if self.alpha:  # (with alpha=0, huge weights must not make 0 * inf = NaN)
             coefs = unpack(model.params, model.sizes)[0]
+            direct = direct_block(model.params, model.sizes)
+            coefs += [] if direct is None else [direct]
             weights = np.concatenate([c.ravel() for c in coefs]).astype(np.float64, copy=False)
             with np.errstate(over="ignore"):
                 loss += 0.5 * self.alpha * float(weights @ weights) / n
         if not np.isfinite(loss):  # finite per example, but the sum or the L2 term overflowed
             raise self._divergence("loss", model.n_iter + 1)
         return loss
+
+    def _input_transform(self, model, X):
+        """How the network sees the inputs before and after this call's data
+        (``input_scaling``): ``(shift_before, scale_before, shift, scale)``, the network
+        seeing ``(x - shift) / scale``. The running statistics of the inputs are
+        updated in ``model.state``, and the transform the weights are kept for."""
+        n_features = X.shape[1]
+        st = model.state
+        before = st.get("in_transform")
+        before = (np.zeros(n_features), np.ones(n_features)) if before is None else before
+        if self.input_scaling is None:
+            for key in ("in_stats", "in_transform"):
+                st.pop(key, None)
+            return (*before, np.zeros(n_features), np.ones(n_features))
+        stats = st.get("in_stats")
+        stats = _update_input_stats(np.zeros((5, n_features)) if stats is None else stats, X)
+        max_abs, n, nnz, mean, m2 = stats
+        scale = np.where(max_abs > 0, max_abs, 1.0)
+        shift = np.zeros(n_features)
+        if self.input_scaling == "auto" and not sp.issparse(X):
+            dense = nnz >= _DENSE_FEATURE * n  # (a sparse matrix is never centred)
+            std = np.sqrt(m2 / n)
+            shift[dense] = mean[dense]
+            scale[dense] = np.where(std[dense] > 0, std[dense], 1.0)
+        st["in_stats"] = stats
+        st["in_transform"] = (shift, scale)
+        return (*before, shift, scale)
 
     def _divergence(self, what, epoch):
         return DivergenceError(
@@ -677,7 +797,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     def _run(self, model, X, y_idx, sw, incremental):
         """Train ``model`` (a private copy), then commit it to the estimator."""
         icfg, fcfg = _config.make_config(self)
-        g_off, _ = _config.group_layout(model.sizes, model.state["scope"], self.n_dendrites)
+        direct = direct_block(model.params, model.sizes) is not None
+        g_off, _ = _config.group_layout(model.sizes, model.state["scope"], self.n_dendrites,
+                                        direct)
         X_val = None
         if self.early_stopping and not incremental:
             # imported here: sklearn.model_selection (and sklearn.metrics, which it imports)
@@ -702,11 +824,16 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             X_val, y_val, sw_val = X[va], y_idx[va], sw[va]
             X, y_idx, sw = X[tr], y_idx[tr], sw[tr]
         n = X.shape[0]
+        shift_before, scale_before, shift, scale = self._input_transform(model, X)
+        dtype = model.params.dtype
+        in_scale = (1.0 / scale).astype(dtype)
+        in_shift = shift.astype(dtype) if np.any(shift) else np.empty(0, dtype)
         if sp.issparse(X):
-            X_args = (np.empty((0, 0), X.dtype), X.data, X.indices, X.indptr, True)
+            X_args = (np.empty((0, 0), X.dtype), X.data, X.indices, X.indptr, True, in_shift,
+                      in_scale)
         else:
-            X_args = (X, np.empty(0, X.dtype), _EMPTY_INT, _EMPTY_INT, False)
-        w_off, b_off, _ = layout(model.sizes)
+            X_args = (X, np.empty(0, X.dtype), _EMPTY_INT, _EMPTY_INT, False, in_shift, in_scale)
+        w_off, b_off, _ = layout(model.sizes, direct)
         net = (np.asarray(model.sizes, np.int64), w_off, b_off, g_off, icfg, fcfg)
         batch_size = self.batch_size
         if batch_size > n:
@@ -733,7 +860,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 order = np.arange(n, dtype=np.int64)
                 if self.shuffle:
                     rng.shuffle(order)
+                # the kernel trains the weights of the inputs as the network sees them
+                # (an input whose transform changed keeps its weights in those coordinates)
+                _input_weights_to_network(model.params, model.sizes, shift_before, scale_before)
                 loss = self._epoch(model, X_args, y_idx, sw, order, batch_size, net)
+                _input_weights_to_raw(model.params, model.sizes, shift, scale)
+                shift_before, scale_before = shift, scale
                 model.n_iter += 1
                 model.curve.append(loss)
                 if self.verbose:
@@ -814,7 +946,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             X = _canonical_csr(X)
         coefs, intercepts = unpack(self._params, self._sizes)
         with np.errstate(over="ignore", invalid="ignore"):
-            z = forward(X, coefs, intercepts, self.activation)
+            z = forward(X, coefs, intercepts, self.activation,
+                        direct_block(self._params, self._sizes))
         bad = ~np.isfinite(z).all(axis=1)
         if bad.any():
             rows = np.flatnonzero(bad)
@@ -930,6 +1063,59 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(logits, axis=1)]
 
 
+# "auto" input scaling centres a feature that is non-zero in at least this fraction of
+# the examples seen (a feature with more zeros keeps them: they are no events)
+_DENSE_FEATURE = 0.9
+
+
+def _update_input_stats(stats, X):
+    """The running statistics of the inputs, ``stats`` (5, n_features): the largest
+    ``|x|``, the number of examples, of non-zeros, the mean and the sum of squared
+    deviations from it, updated with X (Chan et al.'s pairwise update); a new array."""
+    n_b = X.shape[0]
+    if sp.issparse(X):
+        max_abs = abs(X).max(axis=0).toarray().ravel() if X.nnz else np.zeros(X.shape[1])
+        nnz = np.bincount(X.indices, weights=X.data != 0, minlength=X.shape[1])
+        mean_b = np.asarray(X.mean(axis=0)).ravel()
+        m2_b = np.maximum(np.asarray(X.multiply(X).sum(axis=0)).ravel() - n_b * mean_b**2, 0)
+    else:
+        max_abs = np.abs(X).max(axis=0)
+        nnz = np.count_nonzero(X, axis=0)
+        mean_b = X.mean(axis=0, dtype=np.float64)
+        m2_b = X.var(axis=0, dtype=np.float64) * n_b
+    old_max, n_a, old_nnz, mean_a, m2_a = stats
+    n = n_a + n_b
+    delta = mean_b - mean_a
+    return np.array([np.maximum(old_max, max_abs), n, old_nnz + nnz,
+                     mean_a + delta * (n_b / n), m2_a + m2_b + delta**2 * (n_a * n_b / n)])
+
+
+def _input_weights_to_network(params, sizes, shift, scale):
+    """Rewrite, in place, the first layer's (and the direct path's) weights of the raw
+    inputs ``x`` as those of the inputs the network sees, ``(x - shift) / scale``, the
+    biases taking up the shift: the same function of ``x``."""
+    coefs, intercepts = unpack(params, sizes)
+    direct = direct_block(params, sizes)
+    blocks = [(coefs[0], intercepts[0])] + ([] if direct is None else [(direct, intercepts[-1])])
+    for W, b in blocks:
+        if np.any(shift):
+            b += shift @ W
+        if np.any(scale != 1.0):
+            W *= scale[:, None]
+
+
+def _input_weights_to_raw(params, sizes, shift, scale):
+    """The inverse of :func:`_input_weights_to_network`."""
+    coefs, intercepts = unpack(params, sizes)
+    direct = direct_block(params, sizes)
+    blocks = [(coefs[0], intercepts[0])] + ([] if direct is None else [(direct, intercepts[-1])])
+    for W, b in blocks:
+        if np.any(scale != 1.0):
+            W /= scale[:, None]
+        if np.any(shift):
+            b -= shift @ W
+
+
 def _canonical_csr(X):
     """X as a CSR matrix with in-range, sorted, unique indices (the kernel needs them).
 
@@ -1030,5 +1216,6 @@ class _Model:
 
     def score(self, X, y_idx, sw, activation):
         coefs, intercepts = unpack(self.params, self.sizes)
-        pred = np.argmax(forward(X, coefs, intercepts, activation), axis=1)
+        pred = np.argmax(forward(X, coefs, intercepts, activation,
+                                 direct_block(self.params, self.sizes)), axis=1)
         return float(np.average(pred == y_idx, weights=sw))

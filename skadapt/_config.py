@@ -27,21 +27,27 @@ def effective_scope(est):
     return est.scope if est.rule == "dendritic" else "synapse"
 
 
-def group_layout(sizes, scope, n_dendrites):
-    """Offsets of each layer's groups and the total number of groups.
+def group_layout(sizes, scope, n_dendrites, direct_path=False):
+    """Offsets of each block's groups (the layers', then the direct path's) and the
+    total number of groups.
 
     Synapse scope has one group per parameter (the group index is the
     parameter index); dendrite scope has ``min(n_dendrites, n_in) + 1`` groups
-    per unit (the input blocks plus the bias); unit scope one per unit.
+    per unit (the input blocks plus the bias); unit scope one per unit. The direct
+    path's groups are laid out as a layer's from the input to the output units, its
+    units' bias groups (the dendrite scope's) driven by the output units' deltas but
+    stepping no parameter: the path has no biases.
     """
     n_layers = len(sizes) - 1
-    g_off = np.zeros(n_layers, np.int64)
+    blocks = [(sizes[l], sizes[l + 1], True) for l in range(n_layers)]
+    if direct_path:
+        blocks.append((sizes[0], sizes[-1], False))
+    g_off = np.zeros(len(blocks), np.int64)
     pos = 0
-    for l in range(n_layers):
-        n_in, n_out = sizes[l], sizes[l + 1]
-        g_off[l] = pos
+    for b, (n_in, n_out, has_bias) in enumerate(blocks):
+        g_off[b] = pos
         if scope == "synapse":
-            pos += n_in * n_out + n_out
+            pos += n_in * n_out + (n_out if has_bias else 0)
         elif scope == "dendrite":
             pos += n_out * (min(n_dendrites, n_in) + 1)
         else:

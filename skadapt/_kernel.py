@@ -9,7 +9,12 @@ Layout of the network (all in one flat ``params`` vector, see
 :mod:`skadapt._network`): layer ``l`` has a weight matrix of shape
 ``(sizes[l], sizes[l + 1])`` stored row-major at ``w_off[l]`` (one contiguous row
 per input, so the weights of one non-zero input are one contiguous run), and a
-bias vector at ``b_off[l]``.
+bias vector at ``b_off[l]``. With a direct input-to-output path, one more block of
+weights, of shape ``(sizes[0], sizes[-1])``, follows the last layer: it reads the
+network's input (layer 0's) and adds to the output layer's sums, and has no biases of
+its own (``b_off`` of that block is -1). The arrays ``w_off``, ``b_off`` and ``g_off``
+have one entry per block: the layers, then the direct path if there is one
+(:func:`block_ends`).
 
 Zero inputs are skipped exactly: a weight whose input is zero has a zero data
 gradient, which for the adaptive-gain rules (and for plain SGD without L2) is no
@@ -136,18 +141,61 @@ def _nonzeros(x, vals, idx):
     return m
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def block_ends(b, n_layers):
+    """The layers a block connects: ``(src, dst)``, the layer whose inputs it reads
+    (their non-zeros) and the layer whose sums it adds to (whose deltas are its
+    gradient's). Block ``b < n_layers`` is layer ``b``; block ``n_layers`` is the direct
+    path, from the network's input to the output layer."""
+    if b < n_layers:
+        return b, b
+    return 0, n_layers - 1
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _add_rows(in_val, in_idx, c, c_end, params, wo, n_out, z):
+    """z += the rows of the weight matrix at ``wo`` (``n_out`` columns) of the non-zero
+    inputs ``in_val[c:c_end]`` at ``in_idx[c:c_end]``, each times its input."""
+    while c + 4 <= c_end:  # four rows per pass over z: a quarter of the loads and stores of z
+        r = wo + in_idx[c] * n_out
+        r1 = wo + in_idx[c + 1] * n_out
+        r2 = wo + in_idx[c + 2] * n_out
+        r3 = wo + in_idx[c + 3] * n_out
+        _axpy4(in_val[c], params[r : r + n_out], in_val[c + 1], params[r1 : r1 + n_out],
+               in_val[c + 2], params[r2 : r2 + n_out], in_val[c + 3],
+               params[r3 : r3 + n_out], z)
+        c += 4
+    for c_rest in range(c, c_end):
+        r = wo + in_idx[c_rest] * n_out
+        _axpy(in_val[c_rest], params[r : r + n_out], z)
+
+
 @njit(cache=True, error_model="numpy")
-def gather_nonzeros(X, data, indices, indptr, is_sparse, i, vals, idx):
-    """Write the non-zero values of sample ``i`` into ``vals`` and their columns into
-    ``idx``; return their number."""
+def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, vals, idx):
+    """Write the non-zero values of sample ``i`` as the network sees them, ``(x -
+    in_shift) * in_scale`` column by column (the inputs' normalisation; an empty
+    ``in_shift`` is no shift, and CSR input is never shifted), into ``vals`` and their
+    columns into ``idx``; return their number."""
+    if in_shift.shape[0] > 0:  # dense, centred: a value equal to its column's centre is 0
+        x = X[i]
+        m = 0
+        for j in range(x.shape[0]):  # branch-free, as _nonzeros
+            v = (x[j] - in_shift[j]) * in_scale[j]
+            vals[m] = v
+            idx[m] = j
+            m += v != 0.0
+        return m
     if not is_sparse:
-        return _nonzeros(X[i], vals, idx)
-    m = 0
-    for c in range(indptr[i], indptr[i + 1]):
-        if data[c] != 0.0:
-            vals[m] = data[c]
-            idx[m] = indices[c]
-            m += 1
+        m = _nonzeros(X[i], vals, idx)
+    else:
+        m = 0
+        for c in range(indptr[i], indptr[i + 1]):
+            if data[c] != 0.0:
+                vals[m] = data[c]
+                idx[m] = indices[c]
+                m += 1
+    for c in range(m):
+        vals[c] *= in_scale[idx[c]]
     return m
 
 
@@ -167,27 +215,16 @@ def sample_gradient(in_val, in_idx, n_in_nz, yi, si, params, sizes, w_off, b_off
     (unweighted).
     """
     n_layers = sizes.shape[0] - 1
+    n_blocks = w_off.shape[0]
     # ---- forward
     for l in range(n_layers):
         n_out = sizes[l + 1]
-        wo = w_off[l]
         r0 = r_off[l]
         z = acts[a_off[l] : a_off[l] + n_out]
         _copy(params[b_off[l] : b_off[l] + n_out], z)
-        c = r0
-        c_end = r0 + n_in_nz[l]
-        while c + 4 <= c_end:  # four rows per pass over z: a quarter of the loads and stores of z
-            r = wo + in_idx[c] * n_out
-            r1 = wo + in_idx[c + 1] * n_out
-            r2 = wo + in_idx[c + 2] * n_out
-            r3 = wo + in_idx[c + 3] * n_out
-            _axpy4(in_val[c], params[r : r + n_out], in_val[c + 1], params[r1 : r1 + n_out],
-                   in_val[c + 2], params[r2 : r2 + n_out], in_val[c + 3],
-                   params[r3 : r3 + n_out], z)
-            c += 4
-        for c_rest in range(c, c_end):
-            r = wo + in_idx[c_rest] * n_out
-            _axpy(in_val[c_rest], params[r : r + n_out], z)
+        if l == n_layers - 1 and n_blocks > n_layers:  # the direct path: from the input
+            _add_rows(in_val, in_idx, 0, n_in_nz[0], params, w_off[n_layers], n_out, z)
+        _add_rows(in_val, in_idx, r0, r0 + n_in_nz[l], params, w_off[l], n_out, z)
         if l < n_layers - 1:
             for u in range(n_out):
                 z[u] = _activate(z[u], act)
@@ -229,18 +266,20 @@ def sample_gradient(in_val, in_idx, n_in_nz, yi, si, params, sizes, w_off, b_off
     if not accumulate:
         return loss
     # ---- gradient accumulation (only rows with a non-zero input)
-    for l in range(n_layers):
-        n_out = sizes[l + 1]
-        wo = w_off[l]
-        r0 = r_off[l]
-        d = deltas[a_off[l] : a_off[l] + n_out]
-        _axpy(1.0, d, G[b_off[l] : b_off[l] + n_out])
-        for c in range(r0, r0 + n_in_nz[l]):
+    for b in range(n_blocks):
+        src, dst = block_ends(b, n_layers)
+        n_out = sizes[dst + 1]
+        wo = w_off[b]
+        r0 = r_off[src]
+        d = deltas[a_off[dst] : a_off[dst] + n_out]
+        if b_off[b] >= 0:
+            _axpy(1.0, d, G[b_off[b] : b_off[b] + n_out])
+        for c in range(r0, r0 + n_in_nz[src]):
             j = in_idx[c]
             if touched[r0 + j] == 0:  # first non-zero input on this row
                 touched[r0 + j] = 1
-                rows[r0 + nrows[l]] = j
-                nrows[l] += 1
+                rows[r0 + nrows[src]] = j
+                nrows[src] += 1
             _axpy(in_val[c], d, G[wo + j * n_out : wo + (j + 1) * n_out])
     return loss
 
@@ -272,8 +311,13 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
     (used by the sign base only, whose step has no magnitude).
     Only the rows marked as touched are visited when zero gradients are no
     events (``icfg[I_SPARSE_EVENTS]``); otherwise every parameter steps.
+
+    The direct path (if any) is stepped first: it reads the rows its input layer
+    touched, and in the group scopes its units' signal is the output layer's bias
+    gradient (the units' deltas), which the output layer consumes.
     """
     n_layers = sizes.shape[0] - 1
+    n_blocks = w_off.shape[0]
     rule = icfg[I_RULE]
     sparse = icfg[I_SPARSE_EVENTS] != 0
     scope = icfg[I_SCOPE]
@@ -295,14 +339,16 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
     beta2_g = like(beta2, params)
     beta2_rest_g = like(1.0 - beta2, params)
     eps_g = like(eps, params)
-    for l in range(n_layers):
-        n_in = sizes[l]
-        n_out = sizes[l + 1]
-        wo = w_off[l]
-        bo = b_off[l]
-        r0 = r_off[l]
-        goff = g_off[l]
-        nr = nrows[l] if sparse else n_in
+    for q_block in range(n_blocks):
+        b = (q_block + n_blocks - 1) % n_blocks if n_blocks > n_layers else q_block
+        src, dst = block_ends(b, n_layers)
+        n_in = sizes[src]
+        n_out = sizes[dst + 1]
+        wo = w_off[b]
+        bo = b_off[b]
+        r0 = r_off[src]
+        goff = g_off[b]
+        nr = nrows[src] if sparse else n_in
         ndl = min(nd, n_in)
         if rule == RULE_GAIN and scope != SCOPE_SYNAPSE:
             g_end = goff + (n_out * (ndl + 1) if scope == SCOPE_DENDRITE else n_out)
@@ -315,8 +361,9 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                     row = wo + j * n_out
                     for u in range(n_out):
                         gcur[k0 + u * (ndl + 1)] += G[row + u] * scale_g
+            sig = b_off[dst]  # the units' deltas: the bias gradient of the layer they are in
             for u in range(n_out):
-                gcur[_group_of(-1, u, n_in, goff, scope, nd)] = G[bo + u] * scale_g
+                gcur[_group_of(-1, u, n_in, goff, scope, nd)] = G[sig + u] * scale_g
             # phase B: one event per group with a non-zero signal; gcur becomes its gain
             for k in range(goff, g_end):
                 sig = gcur[k]
@@ -328,7 +375,7 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                         glast[k] = t
                 else:
                     gcur[k] = relaxed_gain(gstate[0, k], t - glast[k], tau)
-        for q in range(nr + 1):
+        for q in range(nr + (1 if bo >= 0 else 0)):
             if q < nr:  # a row of weights
                 j = rows[r0 + q] if sparse else q
                 row = wo + j * n_out
@@ -362,10 +409,10 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
         if rule == RULE_GAIN and scope != SCOPE_SYNAPSE:
             for k in range(goff, g_end):
                 gcur[k] = 0.0
-        # forget the touched rows of this layer
-        for q in range(nrows[l]):
-            touched[r0 + rows[r0 + q]] = 0
-        nrows[l] = 0
+        if b < n_layers:  # forget the touched rows of this layer (the direct path went first)
+            for q in range(nrows[b]):
+                touched[r0 + rows[r0 + q]] = 0
+            nrows[b] = 0
 
 
 # Longest run of weights the online update hands to a rule in one call (elements;
@@ -397,13 +444,14 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
     rule = icfg[I_RULE]
     eta0 = fcfg[F_ETA0]
     alpha = fcfg[F_ALPHA]
-    for l in range(n_layers):
-        n_out = sizes[l + 1]
-        wo = w_off[l]
-        bo = b_off[l]
-        r0 = r_off[l]
-        d = deltas[a_off[l] : a_off[l] + n_out]
-        n_rows = n_in_nz[l]
+    for b in range(w_off.shape[0]):
+        src, dst = block_ends(b, n_layers)
+        n_out = sizes[dst + 1]
+        wo = w_off[b]
+        bo = b_off[b]
+        r0 = r_off[src]
+        d = deltas[a_off[dst] : a_off[dst] + n_out]
+        n_rows = n_in_nz[src]
         max_run = max(1, BLOCK_ELEMENTS // n_out)
         # Is every gradient a_j * d_u of the layer non-zero (all events: the gain loop
         # needs no selects)? The inputs are non-zero; a product of non-zeros is zero only
@@ -418,7 +466,8 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
                 a_min = min(a_min, abs(in_val[c]))
         rows_all_events = d_min * a_min != 0.0
         q = 0
-        while q <= n_rows:
+        q_end = n_rows if bo >= 0 else n_rows - 1  # (the direct path has no biases)
+        while q <= q_end:
             if q < n_rows:  # a run of rows of weights with consecutive non-zero inputs
                 j0 = in_idx[r0 + q]
                 k = 1
@@ -451,14 +500,18 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, params,
-                sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate, glast, counters):
+def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, sw, order,
+                batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate,
+                glast, counters):
     """Train on ``order`` (indices into X) in batches of ``batch_size``.
 
     X is either dense (``X``, shape (n_samples, n_features)) or CSR (``data``,
     ``indices``, ``indptr``), as ``is_sparse`` says; the unused form is an empty
-    array. ``counters`` holds [examples seen, updates made] and is advanced in
-    place, as are ``params`` and the optimiser state.
+    array. The network sees every input column ``j`` as ``(x_j - in_shift[j]) *
+    in_scale[j]`` (in ``params``' dtype; ``in_shift`` empty for no shift, which CSR
+    input always has, ``in_scale`` ones for no scaling); X is never written.
+    ``counters`` holds [examples seen, updates made] and is advanced in place, as are
+    ``params`` and the optimiser state.
 
     Returns ``(weighted_loss_sum, status)``; a non-zero status means the loss or
     the weights became non-finite and the arrays must be discarded.
@@ -507,8 +560,8 @@ def train_epoch(X, data, indices, indptr, is_sparse, y, sw, order, batch_size, p
         for q in range(start, stop):
             i = order[q]
             batch_weight += sw[i]
-            n_in_nz[0] = gather_nonzeros(X, data, indices, indptr, is_sparse, i, in_val,
-                                         in_idx)
+            n_in_nz[0] = gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift,
+                                         in_scale, i, in_val, in_idx)
             loss = sample_gradient(in_val, in_idx, n_in_nz, y[i], sw[i], params, sizes, w_off,
                                    b_off, a_off, r_off, acts, deltas, G, touched, rows, nrows,
                                    act, not fused)

@@ -8,37 +8,49 @@ from sklearn.utils.extmath import safe_sparse_dot
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
 
 
-def layout(sizes):
-    """Offsets of every layer's weights and biases in the flat parameter vector.
+def layout(sizes, direct_path=False):
+    """Offsets of every block of weights and biases in the flat parameter vector.
 
     Parameters
     ----------
     sizes : sequence of int
         ``[n_features, *hidden_layer_sizes, n_outputs]``.
+    direct_path : bool, default=False
+        Whether a direct input-to-output path follows the layers: one more block,
+        a weight matrix of shape ``(sizes[0], sizes[-1])`` without biases.
 
     Returns
     -------
-    w_off, b_off : ndarray of int64, shape (n_layers,)
-        Start of layer ``l``'s weight matrix (row-major, shape
-        ``(sizes[l], sizes[l + 1])``) and of its bias vector.
+    w_off, b_off : ndarray of int64, shape (n_blocks,)
+        Start of block ``b``'s weight matrix (row-major, shape
+        ``(sizes[l], sizes[l + 1])`` for layer ``l``) and of its bias vector (-1 for
+        the direct path, which has none). The layers come first, in order.
     n_params : int
         Length of the parameter vector.
     """
     n_layers = len(sizes) - 1
-    w_off = np.zeros(n_layers, np.int64)
-    b_off = np.zeros(n_layers, np.int64)
+    n_blocks = n_layers + int(direct_path)
+    w_off = np.zeros(n_blocks, np.int64)
+    b_off = np.full(n_blocks, -1, np.int64)
     pos = 0
     for l in range(n_layers):
         w_off[l] = pos
         pos += sizes[l] * sizes[l + 1]
         b_off[l] = pos
         pos += sizes[l + 1]
+    if direct_path:
+        w_off[n_layers] = pos
+        pos += sizes[0] * sizes[-1]
     return w_off, b_off, pos
 
 
-def init_params(sizes, activation, rng, dtype):
-    """Glorot-uniform weights and biases, as scikit-learn's MLP draws them."""
-    w_off, b_off, n_params = layout(sizes)
+def init_params(sizes, activation, rng, dtype, direct_path=False):
+    """Glorot-uniform weights and biases, as scikit-learn's MLP draws them. With a direct
+    path, its weights and the last layer's weights start at zero: the network starts as
+    a linear model (of the inputs, through the direct path, which is zero too) and grows
+    its hidden path from the examples (the same draws, so the hidden layers start as
+    without a direct path)."""
+    w_off, b_off, n_params = layout(sizes, direct_path)
     params = np.empty(n_params, dtype=dtype)
     for l in range(len(sizes) - 1):
         fan_in, fan_out = sizes[l], sizes[l + 1]
@@ -46,17 +58,31 @@ def init_params(sizes, activation, rng, dtype):
         bound = np.sqrt(factor / (fan_in + fan_out))
         params[w_off[l] : b_off[l]] = rng.uniform(-bound, bound, fan_in * fan_out)
         params[b_off[l] : b_off[l] + fan_out] = rng.uniform(-bound, bound, fan_out)
+    if direct_path:
+        last = len(sizes) - 2
+        params[w_off[last] : b_off[last]] = 0.0
+        params[w_off[-1] :] = 0.0
     return params
 
 
 def unpack(params, sizes):
-    """Views of the flat vector as lists of weight matrices and bias vectors."""
+    """Views of the flat vector as lists of the layers' weight matrices and bias
+    vectors (the direct path: :func:`direct_block`)."""
     w_off, b_off, _ = layout(sizes)
     coefs, intercepts = [], []
     for l in range(len(sizes) - 1):
         coefs.append(params[w_off[l] : b_off[l]].reshape(sizes[l], sizes[l + 1]))
         intercepts.append(params[b_off[l] : b_off[l] + sizes[l + 1]])
     return coefs, intercepts
+
+
+def direct_block(params, sizes):
+    """View of the direct path's weights, shape ``(sizes[0], sizes[-1])``, or None if
+    ``params`` has no direct path."""
+    _, _, n_layered = layout(sizes)
+    if params.shape[0] == n_layered:
+        return None
+    return params[n_layered:].reshape(sizes[0], sizes[-1])
 
 
 def _act(z, activation):
@@ -67,12 +93,15 @@ def _act(z, activation):
     return np.tanh(z, out=z)
 
 
-def forward(X, coefs, intercepts, activation):
-    """Output-layer logits for X (dense or sparse), shape (n_samples, n_outputs)."""
+def forward(X, coefs, intercepts, activation, direct_coef=None):
+    """Output-layer logits for X (dense or sparse), shape (n_samples, n_outputs);
+    ``direct_coef``: the direct path's weights, whose ``X @ direct_coef`` adds to them."""
     a = X
     n_layers = len(coefs)
     for l in range(n_layers):
         z = safe_sparse_dot(a, coefs[l], dense_output=True)
         z += intercepts[l]
         a = _act(z, activation) if l < n_layers - 1 else z
+    if direct_coef is not None:
+        a += safe_sparse_dot(X, direct_coef, dense_output=True)
     return np.asarray(a)

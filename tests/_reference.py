@@ -9,6 +9,7 @@ from scipy.special import expit, logsumexp
 
 
 def unpack(params, sizes):
+    """The layers' (W, b), and the direct path's weights after them (or None)."""
     out, pos = [], 0
     for l in range(len(sizes) - 1):
         W = params[pos : pos + sizes[l] * sizes[l + 1]].reshape(sizes[l], sizes[l + 1])
@@ -16,7 +17,8 @@ def unpack(params, sizes):
         b = params[pos : pos + sizes[l + 1]]
         pos += sizes[l + 1]
         out.append((W, b))
-    return out
+    D = params[pos:].reshape(sizes[0], sizes[-1]) if pos < params.size else None
+    return out, D
 
 
 def act(z, name):
@@ -29,39 +31,47 @@ def dact(a, name):
 
 def loss_and_grad(params, sizes, x, y, s, activation):
     """Cross-entropy loss of one example and s times its gradient (flat)."""
-    layers = unpack(params, sizes)
+    layers, D = unpack(params, sizes)
     a = [x]
     for l, (W, b) in enumerate(layers):
         z = a[-1] @ W + b
         a.append(act(z, activation) if l < len(layers) - 1 else z)
-    z = a[-1]
+    z = a[-1] if D is None else a[-1] + x @ D
     loss = logsumexp(z) - z[y]
     p = np.exp(z - logsumexp(z))
     delta = s * (p - np.eye(len(z))[y])
+    direct = [] if D is None else [np.outer(x, delta).ravel()]
     grads = [None] * len(layers)
     for l in range(len(layers) - 1, -1, -1):
         W, _ = layers[l]
         grads[l] = (np.outer(a[l], delta), delta.copy())
         if l > 0:
             delta = (W @ delta) * dact(a[l], activation)
-    flat = np.concatenate([np.concatenate([gW.ravel(), gb]) for gW, gb in grads])
+    flat = np.concatenate([np.concatenate([gW.ravel(), gb]) for gW, gb in grads] + direct)
     return loss, flat
 
 
-def weight_mask(sizes):
+def weight_mask(sizes, direct):
     return np.concatenate(
         [np.r_[np.ones(sizes[l] * sizes[l + 1], bool), np.zeros(sizes[l + 1], bool)]
-         for l in range(len(sizes) - 1)]
+         for l in range(len(sizes) - 1)] + [np.ones(sizes[0] * sizes[-1] * direct, bool)]
     )
 
 
-def group_index(sizes, scope, n_dendrites):
-    """Group of every parameter (flat), written out unit by unit."""
-    groups, goff = [], 0
-    for l in range(len(sizes) - 1):
-        n_in, n_out = sizes[l], sizes[l + 1]
+def group_index(sizes, scope, n_dendrites, direct):
+    """Group of every parameter (flat), written out unit by unit; the number of groups;
+    and the groups whose signal is not their parameters' summed gradient: the direct
+    path's units' bias groups (it has no biases), driven by the output units' deltas,
+    as ``(groups, parameter index of the output bias they read)``."""
+    blocks = [(sizes[l], sizes[l + 1], True) for l in range(len(sizes) - 1)]
+    if direct:
+        blocks.append((sizes[0], sizes[-1], False))
+    n_layered = sum(sizes[l] * sizes[l + 1] + sizes[l + 1] for l in range(len(sizes) - 1))
+    out_bias = n_layered - sizes[-1] + np.arange(sizes[-1])
+    groups, goff, virtual = [], 0, (np.zeros(0, int), np.zeros(0, int))
+    for n_in, n_out, has_bias in blocks:
         if scope == "synapse":
-            n = n_in * n_out + n_out
+            n = n_in * n_out + (n_out if has_bias else 0)
             groups.append(goff + np.arange(n))
             goff += n
             continue
@@ -76,9 +86,13 @@ def group_index(sizes, scope, n_dendrites):
                     block = (j * nd) // n_in  # contiguous input blocks
                     gW[j, u] = goff + u * (nd + 1) + block
             gb[u] = goff + u if scope == "unit" else goff + u * (nd + 1) + nd
-        groups.append(np.concatenate([gW.ravel(), gb]))
+        if has_bias:
+            groups.append(np.concatenate([gW.ravel(), gb]))
+        else:
+            groups.append(gW.ravel())
+            virtual = (gb, out_bias)
         goff += n_out if scope == "unit" else n_out * (nd + 1)
-    return np.concatenate(groups), goff
+    return np.concatenate(groups), goff, virtual
 
 
 def gain_rule_settings(est):
@@ -108,13 +122,33 @@ class ReferenceLearner:
         self.v = np.zeros(n)  # second moment / rms mean
         self.t = 0
         self.n_updates = 0
-        self.is_weight = weight_mask(sizes)
+        n_layered = sum(sizes[l] * sizes[l + 1] + sizes[l + 1] for l in range(len(sizes) - 1))
+        direct = params.size > n_layered
+        self.is_weight = weight_mask(sizes, direct)
         if est.rule not in ("sgd", "momentum", "nesterov", "adam"):
             self.cfg = gain_rule_settings(est)
-            self.group, n_groups = group_index(sizes, self.cfg["scope"], est.n_dendrites)
+            self.group, n_groups, self.virtual = group_index(sizes, self.cfg["scope"],
+                                                             est.n_dendrites, direct)
             self.gain = np.ones(n_groups)
             self.prev = np.zeros(n_groups)
             self.last = np.zeros(n_groups, int)
+
+    def step_sizes(self):
+        """Each parameter's current step size: the base step times its (relaxed) gain for
+        the gain rules, Adam's bias-corrected step over the root of its second moment, the
+        base step for the other baselines."""
+        e = self.est
+        eta = e.learning_rate_init
+        if e.rule in ("sgd", "momentum", "nesterov", "adam"):
+            if e.rule != "adam" or self.n_updates == 0:
+                return np.full(self.params.size, eta)
+            s = self.n_updates
+            lr = eta * np.sqrt(1 - e.beta_2**s) / (1 - e.beta_1**s)
+            return lr / (np.sqrt(self.v) + e.epsilon)
+        gain = self.gain
+        if self.cfg["tau"] is not None:
+            gain = 1 + (gain - 1) * np.exp(-(self.t - self.last) / self.cfg["tau"])
+        return eta * gain[self.group]
 
     def train(self, X, y, sw, order, batch_size):
         total = 0.0
@@ -160,6 +194,8 @@ class ReferenceLearner:
         else:
             signal = np.zeros(self.gain.size)
             np.add.at(signal, self.group, gd)
+        if c["scope"] != "synapse":
+            signal[self.virtual[0]] = gd[self.virtual[1]]
         step_gain = np.empty(self.gain.size)
         for k in range(self.gain.size):
             gain = self.gain[k]

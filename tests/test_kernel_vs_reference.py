@@ -6,7 +6,8 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
 from skadapt import DendriticClassifier
-from skadapt._network import forward, init_params, unpack
+from skadapt._classifier import _input_weights_to_network
+from skadapt._network import direct_block, forward, init_params, unpack
 
 from ._reference import ReferenceLearner, loss_and_grad
 
@@ -41,6 +42,21 @@ def _data(seed, n=10, d=6, k=3):
     return X, y, sw
 
 
+def _expected_input_transform(X, how, sparse):
+    """``(shift, scale)`` of ``input_scaling`` for the training data X, written from its
+    definition: the largest ``|x|`` (1 for a column of zeros); with ``"auto"`` on dense
+    input, the mean and standard deviation of the columns non-zero in >= 90% of rows."""
+    scale = np.abs(X).max(axis=0)
+    scale[scale == 0] = 1.0
+    shift = np.zeros(X.shape[1])
+    if how == "auto" and not sparse:
+        for j in range(X.shape[1]):
+            if np.count_nonzero(X[:, j]) >= 0.9 * X.shape[0]:
+                shift[j] = X[:, j].mean()
+                scale[j] = X[:, j].std() or 1.0
+    return shift, scale
+
+
 def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False, seed=0,
                               dtype=np.float64, data=None):
     """The kernel against the float64 reference; float32 input trains in float32,
@@ -55,13 +71,22 @@ def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False,
     est.fit(sp.csr_matrix(Xk) if sparse else Xk, y, sample_weight=sw)
     assert est._params.dtype == dtype
     sizes = [X.shape[1], *hidden, 3]
-    p0 = init_params(sizes, activation, check_random_state(seed), np.float64)
+    direct = cfg.get("direct_path", False) and len(hidden) > 0
+    p0 = init_params(sizes, activation, check_random_state(seed), np.float64, direct)
     ref = ReferenceLearner(est, sizes, p0)
     order = np.arange(len(y))
+    params = est._params.astype(np.float64)
+    if cfg.get("input_scaling"):  # the reference learns on the inputs as the network sees them
+        shift, scale = _expected_input_transform(X, cfg["input_scaling"], sparse)
+        tol = 1e-12 if dtype == np.float64 else 1e-6  # (float32 input: its statistics)
+        np.testing.assert_allclose(est.input_offset_, shift, rtol=tol, atol=tol)
+        np.testing.assert_allclose(est.input_scale_, scale, rtol=tol)
+        X = (X - shift) / scale
+        _input_weights_to_network(params, sizes, shift, scale)  # the kernel's weights
     curve = [ref.train(X, y, sw, order, batch_size) / len(y) for _ in range(3)]
     rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (2e-4, 1e-5)
     close = dict(rtol=rtol, atol=atol)
-    np.testing.assert_allclose(est._params, ref.params, **close)
+    np.testing.assert_allclose(params, ref.params, **close)
     if cfg["rule"] in ("sgd", "momentum", "nesterov", "adam"):
         np.testing.assert_allclose(est._state["pstate"][0], ref.m, **close)
         if cfg["rule"] == "adam":
@@ -74,12 +99,74 @@ def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False,
     if cfg.get("alpha", 0) == 0:
         np.testing.assert_allclose(est.loss_curve_, curve, rtol=rtol)
     assert est.t_ == ref.t
+    np.testing.assert_allclose(est._step_size_vector(), ref.step_sizes(), rtol=rtol * 10)
+    assert (est.direct_coef_ is not None) == direct
 
 
 @pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
 @pytest.mark.parametrize("hidden", ARCHS, ids=str)
 def test_every_rule_matches_reference_online(cfg, hidden):
     _assert_matches_reference(cfg, hidden, "sigmoid", batch_size=1)
+
+
+@pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
+@pytest.mark.parametrize("hidden, batch_size, sparse, dtype",
+                         [((5,), 1, False, np.float64), ((4, 3), 1, True, np.float64),
+                          ((5,), 4, False, np.float64), ((5,), 1, False, np.float32)], ids=str)
+def test_every_rule_with_a_direct_path_matches_reference(cfg, hidden, batch_size, sparse, dtype):
+    """The direct input-to-output path, online and in mini-batches, sparse input, float32,
+    one and two hidden layers: its weights step with the same rule as every other weight
+    (in the group scopes, in its own groups: the output units' inputs from the input)."""
+    _assert_matches_reference(dict(cfg, direct_path=True), hidden, "sigmoid", batch_size,
+                              sparse, seed=6, dtype=dtype)
+
+
+@pytest.mark.parametrize("cfg", [dict(rule="dendritic"), dict(rule="adam", direct_path=True),
+                                 dict(rule="sgd"), dict(rule="dendritic", scope="unit"),
+                                 dict(rule="rprop", direct_path=True)], ids=str)
+@pytest.mark.parametrize("hidden, batch_size, sparse, dtype",
+                         [((5,), 1, False, np.float64), ((), 1, True, np.float64),
+                          ((5,), 3, True, np.float64), ((4, 3), 1, False, np.float32)], ids=str)
+@pytest.mark.parametrize("how", ["max_abs", "auto"])
+def test_input_scaling_matches_reference(cfg, hidden, batch_size, sparse, dtype, how):
+    """``input_scaling``: the kernel learns the weights of the inputs as the network
+    sees them (divided by their largest ``|x|``; with ``"auto"``, the dense columns
+    standardised), exactly as the reference does on the transformed data. Two of the
+    six columns are dense, one of them constant (its centred input is always zero)."""
+    X, y, sw = _data(8)
+    X[:, 0] = np.random.RandomState(0).uniform(100, 300, X.shape[0])
+    X[:, 3] = -7.0
+    _assert_matches_reference(dict(cfg, input_scaling=how), hidden, "sigmoid", batch_size,
+                              sparse, seed=8, dtype=dtype, data=(X, y, sw))
+
+
+def test_input_scaling_keeps_the_scaled_weights_when_a_scale_grows():
+    """partial_fit on data whose largest ``|x|`` grows from call to call (a feature first
+    seen non-zero in the second call included): each call learns on the inputs scaled by
+    the running maximum so far, and the weights in the scaled coordinates carry over."""
+    X, y, sw = _data(9, n=12)
+    X[:6, 1] = 0.0
+    X[6:] *= np.array([1.0, 5.0, 0.5, 3.0, 1.0, 2.0])  # larger in the second half
+    est = DendriticClassifier((5,), input_scaling="max_abs", direct_path=True, shuffle=False,
+                              random_state=0, learning_rate_init=0.05)
+    sizes = [6, 5, 3]
+    ref = ReferenceLearner(est, sizes, init_params(sizes, "sigmoid", check_random_state(0),
+                                                   np.float64, True))
+    seen = np.zeros(6)
+    for part in (slice(0, 6), slice(6, 12)):
+        est.partial_fit(X[part], y[part], classes=[0, 1, 2], sample_weight=sw[part])
+        seen = np.maximum(seen, np.abs(X[part]).max(axis=0))
+        scale = np.where(seen > 0, seen, 1.0)
+        ref.train(X[part] / scale, y[part], sw[part], np.arange(6), 1)
+        np.testing.assert_array_equal(est.input_scale_, scale)
+        params = est._params.copy()
+        _input_weights_to_network(params, sizes, np.zeros(6), scale)
+        np.testing.assert_allclose(params, ref.params, rtol=1e-9, atol=1e-12)
+
+
+def test_direct_path_is_ignored_without_hidden_layers():
+    """With ``hidden_layer_sizes=()`` the model is linear already: no second copy of it."""
+    _assert_matches_reference(dict(rule="dendritic", direct_path=True), (), "sigmoid", 1)
 
 
 @pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
@@ -181,11 +268,13 @@ def test_csr_input_with_unsorted_indices_trains_as_dense():
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
-def test_reference_gradient_is_the_loss_gradient(activation):
+@pytest.mark.parametrize("direct", [False, True])
+def test_reference_gradient_is_the_loss_gradient(activation, direct):
     """The reference's backward pass against finite differences of its loss."""
     rng = np.random.RandomState(0)
     sizes = [4, 5, 3, 3]
-    params = init_params(sizes, activation, rng, np.float64)
+    params = init_params(sizes, activation, rng, np.float64, direct)
+    params[params == 0] = rng.randn(int((params == 0).sum()))  # (the direct path starts at 0)
     x = rng.uniform(0.1, 1, 4)
     _, grad = loss_and_grad(params, sizes, x, 1, 1.0, activation)
     num = np.empty_like(params)
@@ -198,13 +287,16 @@ def test_reference_gradient_is_the_loss_gradient(activation):
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
-def test_forward_matches_reference(activation):
+@pytest.mark.parametrize("direct", [False, True])
+def test_forward_matches_reference(activation, direct):
     rng = np.random.RandomState(1)
     sizes = [6, 7, 4]
-    params = init_params(sizes, activation, rng, np.float64)
+    params = init_params(sizes, activation, rng, np.float64, direct)
+    n_layered = 6 * 7 + 7 + 7 * 4 + 4
+    params[n_layered:] = rng.randn(params.size - n_layered)  # (the direct path starts at 0)
     X = rng.randn(5, 6)
     coefs, intercepts = unpack(params, sizes)
-    logits = forward(X, coefs, intercepts, activation)
+    logits = forward(X, coefs, intercepts, activation, direct_block(params, sizes))
     for i in range(5):
         z = X[i]
         for l, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
@@ -212,6 +304,8 @@ def test_forward_matches_reference(activation):
             if l == 0:
                 z = {"sigmoid": lambda v: 1 / (1 + np.exp(-v)), "relu": lambda v: np.maximum(v, 0),
                      "tanh": np.tanh}[activation](z)
+        if direct:
+            z = z + X[i] @ params[n_layered:].reshape(6, 4)
         np.testing.assert_allclose(logits[i], z, rtol=1e-12)
 
 

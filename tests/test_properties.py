@@ -53,6 +53,8 @@ def problems(draw, labels="any"):
         activation=draw(st.sampled_from(["sigmoid", "relu", "tanh"])),
         rule=draw(st.sampled_from(["dendritic", "sgd", "adam", "rprop"])),
         batch_size=draw(st.sampled_from([1, 3])),
+        direct_path=draw(st.booleans()),
+        input_scaling=draw(st.sampled_from(["max_abs", None])),
         shuffle=draw(st.booleans()),
         max_iter=2,
         tol=None,
@@ -157,3 +159,30 @@ def test_dense_and_sparse_input_give_the_same_model(problem):
     np.testing.assert_allclose(z_sparse, z_dense, rtol=0, atol=atol)
     np.testing.assert_allclose(a.predict_proba(sp.csr_matrix(dense)), p_dense,
                                rtol=0, atol=atol)
+
+
+@SETTINGS
+@given(problems(), st.data())
+def test_input_scaling_makes_the_model_invariant_to_each_features_scale(problem, data):
+    """With ``input_scaling``, multiplying each feature by its own power of two (of four
+    with ``"auto"``, whose standard deviations are square roots: exact in floating point
+    either way) gives the same network on the transformed inputs: the raw weights of the
+    features seen non-zero divided by the factors, identical probabilities; ``partial_fit``
+    too."""
+    X, y, sample_weight, params = problem
+    how = data.draw(st.sampled_from(["max_abs", "auto"]))
+    params = dict(params, input_scaling=how)
+    exponents = np.array(data.draw(st.lists(st.integers(-10, 10), min_size=X.shape[1],
+                                            max_size=X.shape[1])))
+    factor = np.exp2(exponents * (2 if how == "auto" else 1)).astype(X.dtype)
+    Xc = X.multiply(factor).tocsr() if sp.issparse(X) else X * factor
+    a = _fit(X, y, sample_weight, params)
+    b = DendriticClassifier(**params).fit(Xc, y, sample_weight=sample_weight)
+    seen = a._state["in_stats"][0] > 0  # (a feature never seen non-zero keeps its weights)
+    np.testing.assert_array_equal(b.input_scale_[seen], (a.input_scale_ * factor)[seen])
+    np.testing.assert_array_equal(b.input_offset_, a.input_offset_ * factor)
+    np.testing.assert_array_equal((b.coefs_[0] * factor[:, None])[seen], a.coefs_[0][seen])
+    np.testing.assert_array_equal(b.predict_proba(Xc), _proba(a, X))
+    a.partial_fit(X, y, sample_weight=sample_weight)
+    b.partial_fit(Xc, y, sample_weight=sample_weight)
+    np.testing.assert_array_equal(b.predict_proba(Xc), _proba(a, X))
