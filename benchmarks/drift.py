@@ -68,6 +68,9 @@ RULES = {
     "dendritic-dendrite": (dict(rule="dendritic", scope="dendrite"), LR_RMS),
     "dendritic-gradient-relax30": (dict(rule="dendritic", base="gradient", relax_time=30.0),
                                    LR_GRAD),
+    # the network of the default before 0.2: no direct path, no input scaling
+    "dendritic-no-direct": (dict(rule="dendritic", direct_path=False, input_scaling=None),
+                            LR_RMS),
     "sgd": (dict(rule="sgd"), LR_GRAD),
     "momentum": (dict(rule="momentum"), LR_MOM),
     "nesterov": (dict(rule="nesterov"), LR_MOM),

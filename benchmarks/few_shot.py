@@ -65,7 +65,7 @@ RULES = {
     "delta_bar_delta": (dict(rule="delta_bar_delta"), dict(learning_rate_init=LR_SGD)),
     "rprop": (dict(rule="rprop"), dict(learning_rate_init=[x / 10 for x in LR_ADAM])),
     "dendritic": (dict(rule="dendritic"),
-                  dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.05, 0.3])),
+                  dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.1, 0.3])),
     # the rms base alone (gain_up=0: every gain stays 1): does the gain add anything?
     "rms-events (no gain)": (dict(rule="dendritic", gain_up=0.0), dict(learning_rate_init=LR_ADAM)),
     "dendritic-mult": (dict(rule="dendritic", growth="multiplicative"),
@@ -80,8 +80,19 @@ RULES = {
                        dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.05, 0.3])),
     "dendritic-gradient": (dict(rule="dendritic", base="gradient", relax_time=30.0),
                            dict(learning_rate_init=[0.03, 0.1, 0.3], gain_up=[0.1, 0.5])),
+    # the network without the direct input-to-output path (the default before 0.2; every
+    # other rule here runs the default network, which has one), and without input scaling
+    "dendritic-no-direct": (dict(rule="dendritic", direct_path=False),
+                            dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.1, 0.3])),
+    "dendritic-unscaled": (dict(rule="dendritic", input_scaling=None),
+                           dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.1, 0.3])),
+    "adam-no-direct": (dict(rule="adam", direct_path=False), dict(learning_rate_init=LR_ADAM)),
+    # DendriticClassifier() as it comes, nothing tuned (not a candidate of the paired test)
+    "default, untuned": (dict(), dict(learning_rate_init=[
+        DendriticClassifier().learning_rate_init])),
 }
-BASELINES = ("sgd", "momentum", "nesterov", "adam", "delta_bar_delta", "rprop")
+BASELINES = ("sgd", "momentum", "nesterov", "adam", "delta_bar_delta", "rprop",
+             "adam-no-direct")
 
 
 def standard_classifiers():
@@ -122,7 +133,7 @@ def make_mnist1d():
     return X, y
 
 
-def load(dataset):
+def load(dataset, n_test=None):
     """The pool and the fixed test split of ``dataset`` (a ``-std`` suffix standardises).
 
     Parameters
@@ -130,6 +141,8 @@ def load(dataset):
     dataset : str
         ``"mnist"``, ``"digits"`` or ``"mnist1d"``, optionally with ``"-std"``: every
         feature standardised by a ``StandardScaler`` fit on the pool only.
+    n_test : int, optional
+        Size of the stratified test split (default: 2,000, 1,000 or 500 by dataset).
 
     Returns
     -------
@@ -138,16 +151,17 @@ def load(dataset):
     name, _, form = dataset.partition("-")
     if name == "mnist":
         X, y = load_mnist()
-        n_test = 2000
+        default_test = 2000
     elif name == "mnist1d":
         X, y = make_mnist1d()
-        n_test = 1000
+        default_test = 1000
     else:
         from sklearn.datasets import load_digits
 
         X, y = load_digits(return_X_y=True)
         X = X / 16.0
-        n_test = 500
+        default_test = 500
+    n_test = n_test or default_test
     X_pool, X_test, y_pool, y_test = train_test_split(
         X, y, test_size=n_test, stratify=y, random_state=12345
     )
@@ -346,6 +360,10 @@ def main(argv=None):
                          f"{','.join(PEERS)}; 'all' (default: those whose package is "
                          "installed) or 'none'")
     ap.add_argument("--no-sklearn", action="store_true", help="skip the sklearn classifiers")
+    ap.add_argument("--n-test", type=int, default=None,
+                    help="size of the fixed test split (default: 2,000 for MNIST, 1,000 for "
+                         "MNIST-1D, 500 for digits); MNIST with 1,000 leaves 400 per digit "
+                         "for training and validation draws (N up to 380)")
     ap.add_argument("--quick", action="store_true",
                     help="N in 1,5,10,30; 3 seeds; 2 tuning seeds; fewer variants "
                          "(the peers as --peers says)")
@@ -392,7 +410,7 @@ def main(argv=None):
     learners.update(peers)
     names = list(learners)
     t0 = time.perf_counter()
-    X_pool, y_pool, X_test, y_test = load(args.dataset)
+    X_pool, y_pool, X_test, y_test = load(args.dataset, args.n_test)
     best = tune(learners, sizes, X_pool, y_pool, tune_seeds)
     t_tune = time.perf_counter() - t0
     acc = evaluate(learners, sizes, best, X_pool, y_pool, X_test, y_test, seeds,

@@ -49,7 +49,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         classifier.
     activation : {"sigmoid", "relu", "tanh"}, default="sigmoid"
         Activation of the hidden units.
-    input_scaling : {"auto", "max_abs"} or None, default=None
+    input_scaling : {"auto", "max_abs"} or None, default="auto"
         How the network sees the input features, learnt by the learner from the
         data of every ``fit`` and ``partial_fit`` call (running statistics), so
         that learning does not depend on the scale of any feature:
@@ -63,32 +63,37 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
           deviation, as ``StandardScaler`` would; sparse input is never centred.
         - None: the network sees the raw features.
 
+        Each divisor is rounded up to a power of two (exact in floating point).
         The transform is folded into the first layer's (and the direct path's)
         weights and biases: ``coefs_``, ``intercepts_`` and every prediction take
         the raw features. When the transform of a feature changes (a later call's
         data), its weights in the network's coordinates are kept.
-    direct_path : bool, default=False
+    direct_path : bool, default=True
         Whether the output units also get a direct connection from every input,
         beside the hidden layers: the logits are ``x @ direct_coef_ + h @ W + b``
         (a linear model and the network, trained together as one; Vowpal
         Wabbit's ``--nn`` calls it ``--inpass``). The direct weights and the
-        last layer's weights start at zero, so the network starts as a linear
-        model and grows its hidden path from the examples (a hidden layer learns
-        once the weights after it have grown); every weight adapts with the same
-        rule. Ignored with ``hidden_layer_sizes=()``, which is the linear model
+        last layer's weights and biases start at zero, so the network starts as
+        a (zero) linear model and grows its hidden path from the examples (a
+        hidden layer learns once the weights after it have grown); every weight
+        adapts with the same rule. Ignored with ``hidden_layer_sizes=()``, which is the linear model
         already.
     rule : {"dendritic", "sgd", "momentum", "nesterov", "adam", \
             "delta_bar_delta", "rprop"}, default="dendritic"
         Update rule.
-    learning_rate_init : float, default=0.003
+    learning_rate_init : float, default=0.001
         Base step ``eta0`` of every rule (for ``"rprop"``: the initial step).
-        0.003 is what the few-shot benchmark chose for the dendritic rule at
-        every N (doc/few_shot.md); the plain-gradient baselines (``"sgd"``,
+        0.001 is what the few-shot benchmark's validation draws chose for the
+        default network (with its direct path) at N <= 30 per class, and what
+        did best on most tabular datasets (doc/few_shot.md, doc/breadth.md);
+        the plain-gradient baselines (``"sgd"``,
         ``"momentum"``, ``"nesterov"``, ``"delta_bar_delta"``) usually want
         10 to 100 times more.
     alpha : float, default=0.0
-        L2 penalty on the weights (not the biases). For the adaptive-gain rules
-        it acts on the weights that step, i.e. that have a non-zero gradient.
+        L2 penalty on the weights (not the biases; with ``input_scaling``, on
+        the first layer's as the network sees its inputs). For the
+        adaptive-gain rules it acts on the weights that step, i.e. that have a
+        non-zero gradient.
     batch_size : int, default=1
         Examples per update; 1 is online learning.
     max_iter : int, default=200
@@ -180,8 +185,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         ``(x - input_offset_) / input_scale_`` (0 where a feature is not centred),
         else None.
     input_scale_ : ndarray of shape (`n_features_in_`,) or None
-        With ``input_scaling``, the divisor of each feature (1 for a feature never
-        seen non-zero), else None.
+        With ``input_scaling``, the divisor of each feature, a power of two (1 for
+        a feature never seen non-zero), else None.
     direct_coef_ : ndarray of shape (`n_features_in_`, `n_outputs_`) or None
         Weights of the direct input-to-output path (a view into the model's
         parameters), or None without one.
@@ -298,9 +303,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         activation="sigmoid",
         rule="dendritic",
         *,
-        direct_path=False,
-        input_scaling=None,
-        learning_rate_init=0.003,
+        direct_path=True,
+        input_scaling="auto",
+        learning_rate_init=0.001,
         alpha=0.0,
         batch_size=1,
         max_iter=200,
@@ -759,11 +764,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             raise self._divergence("loss", model.n_iter + 1)
         return loss
 
-    def _input_transform(self, model, X):
-        """How the network sees the inputs before and after this call's data
+    def _input_transform(self, model, X, batch_stats):
+        """How the network sees the inputs before and after this call's data X
         (``input_scaling``): ``(shift_before, scale_before, shift, scale)``, the network
         seeing ``(x - shift) / scale``. The running statistics of the inputs are
-        updated in ``model.state``, and the transform the weights are kept for."""
+        updated in ``model.state`` with X's, ``batch_stats`` (:func:`_input_batch_stats`),
+        and so is the transform the weights are kept for."""
         n_features = X.shape[1]
         st = model.state
         before = st.get("in_transform")
@@ -773,15 +779,19 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 st.pop(key, None)
             return (*before, np.zeros(n_features), np.ones(n_features))
         stats = st.get("in_stats")
-        stats = _update_input_stats(np.zeros((5, n_features)) if stats is None else stats, X)
+        stats = _merge_input_stats(np.zeros((5, n_features)) if stats is None else stats,
+                                   batch_stats)
         max_abs, n, nnz, mean, m2 = stats
-        scale = np.where(max_abs > 0, max_abs, 1.0)
+        scale = max_abs
         shift = np.zeros(n_features)
         if self.input_scaling == "auto" and not sp.issparse(X):
             dense = nnz >= _DENSE_FEATURE * n  # (a sparse matrix is never centred)
-            std = np.sqrt(m2 / n)
             shift[dense] = mean[dense]
-            scale[dense] = np.where(std[dense] > 0, std[dense], 1.0)
+            scale = np.where(dense, np.sqrt(m2 / n), scale)
+        # each scale rounded up to a power of two (1 for none): folding it into the weights
+        # and out again at every call is then exact, and cannot drift by rounding
+        frac, exp = np.frexp(np.where(scale > 0, scale, 1.0))
+        scale = np.ldexp(1.0, np.where(frac == 0.5, exp - 1, exp))
         st["in_stats"] = stats
         st["in_transform"] = (shift, scale)
         return (*before, shift, scale)
@@ -824,7 +834,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             X_val, y_val, sw_val = X[va], y_idx[va], sw[va]
             X, y_idx, sw = X[tr], y_idx[tr], sw[tr]
         n = X.shape[0]
-        shift_before, scale_before, shift, scale = self._input_transform(model, X)
+        # the inputs' statistics count every example the learner sees: each epoch's; the
+        # transform is the one of the statistics at the start of the call (first epoch's)
+        batch_stats = _input_batch_stats(X) if self.input_scaling else None
+        shift_before, scale_before, shift, scale = self._input_transform(model, X, batch_stats)
         dtype = model.params.dtype
         in_scale = (1.0 / scale).astype(dtype)
         in_shift = shift.astype(dtype) if np.any(shift) else np.empty(0, dtype)
@@ -855,17 +868,21 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         # in-place update and the bookkeeping): (params, state, n_iter, len(curve),
         # len(val_scores), best_score, best_params). partial_fit runs one epoch only.
         done = None
+        # During the call the weights are those of the inputs as the network sees them
+        # (an input whose transform changed keeps its weights in those coordinates), and
+        # so is the validation set; they are folded back into the raw inputs' at the end.
+        _input_weights_to_network(model.params, model.sizes, shift_before, scale_before)
+        if X_val is not None:
+            X_val = _transform_inputs(X_val, shift, scale)
         try:
-            for _ in range(epochs):
+            for epoch in range(epochs):
                 order = np.arange(n, dtype=np.int64)
                 if self.shuffle:
                     rng.shuffle(order)
-                # the kernel trains the weights of the inputs as the network sees them
-                # (an input whose transform changed keeps its weights in those coordinates)
-                _input_weights_to_network(model.params, model.sizes, shift_before, scale_before)
+                if epoch and self.input_scaling:
+                    model.state["in_stats"] = _merge_input_stats(model.state["in_stats"],
+                                                                 batch_stats)
                 loss = self._epoch(model, X_args, y_idx, sw, order, batch_size, net)
-                _input_weights_to_raw(model.params, model.sizes, shift, scale)
-                shift_before, scale_before = shift, scale
                 model.n_iter += 1
                 model.curve.append(loss)
                 if self.verbose:
@@ -912,6 +929,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             del model.curve[n_curve:], val_scores[n_val:]
         if best_params is not None:
             model.params[...] = best_params
+        _input_weights_to_raw(model.params, model.sizes, shift, scale)
         # commit
         if incremental and getattr(self, "_params", None) is not None:
             # the replaced arrays hold the next partial_fit call's copy (see _start_model)
@@ -1009,12 +1027,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             sample: then there are no well-defined probabilities, and the input is
             far larger than the model can take (scale it like the training data).
         """
-        z = self._logits(X)  # a new array: the softmax is computed in place
-        with np.errstate(over="ignore", under="ignore"):  # -inf - finite: exp gives 0
-            z -= z.max(axis=1, keepdims=True)
-            np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
+        return _softmax(self._logits(X))
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities.
@@ -1059,8 +1072,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             If the network's output overflows for some sample, as in
             :meth:`predict_proba`.
         """
-        logits = self._logits(X)
-        return self.classes_[np.argmax(logits, axis=1)]
+        # the class of the largest probability, as MLPClassifier does: logits that differ
+        # by less than their rounding (e.g. a model trained with tiny sample weights from
+        # its zero start) have equal probabilities, and the first of them is the answer
+        proba = _softmax(self._logits(X))
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 # "auto" input scaling centres a feature that is non-zero in at least this fraction of
@@ -1068,26 +1084,50 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 _DENSE_FEATURE = 0.9
 
 
-def _update_input_stats(stats, X):
-    """The running statistics of the inputs, ``stats`` (5, n_features): the largest
-    ``|x|``, the number of examples, of non-zeros, the mean and the sum of squared
-    deviations from it, updated with X (Chan et al.'s pairwise update); a new array."""
-    n_b = X.shape[0]
+def _input_batch_stats(X):
+    """The statistics of X that the running ones are made of: ``(largest |x|, number of
+    examples, of non-zeros, mean, sum of squared deviations from it)`` of each column."""
+    n = X.shape[0]
     if sp.issparse(X):
         max_abs = abs(X).max(axis=0).toarray().ravel() if X.nnz else np.zeros(X.shape[1])
         nnz = np.bincount(X.indices, weights=X.data != 0, minlength=X.shape[1])
-        mean_b = np.asarray(X.mean(axis=0)).ravel()
-        m2_b = np.maximum(np.asarray(X.multiply(X).sum(axis=0)).ravel() - n_b * mean_b**2, 0)
+        mean = np.asarray(X.mean(axis=0)).ravel()
+        m2 = np.maximum(np.asarray(X.multiply(X).sum(axis=0)).ravel() - n * mean**2, 0.0)
     else:
         max_abs = np.abs(X).max(axis=0)
         nnz = np.count_nonzero(X, axis=0)
-        mean_b = X.mean(axis=0, dtype=np.float64)
-        m2_b = X.var(axis=0, dtype=np.float64) * n_b
+        mean = X.mean(axis=0, dtype=np.float64)
+        m2 = X.var(axis=0, dtype=np.float64) * n
+    return max_abs, n, nnz, mean, m2
+
+
+def _merge_input_stats(stats, batch):
+    """The running statistics ``stats`` (5, n_features; zeros for none) after the examples
+    whose :func:`_input_batch_stats` are ``batch`` (Chan et al.'s pairwise update); a new
+    array."""
     old_max, n_a, old_nnz, mean_a, m2_a = stats
+    max_abs, n_b, nnz, mean_b, m2_b = batch
     n = n_a + n_b
     delta = mean_b - mean_a
     return np.array([np.maximum(old_max, max_abs), n, old_nnz + nnz,
                      mean_a + delta * (n_b / n), m2_a + m2_b + delta**2 * (n_a * n_b / n)])
+
+
+def _softmax(z):
+    """Softmax of the logits ``z``, computed in place in ``z`` and returned."""
+    with np.errstate(over="ignore", under="ignore"):  # -inf - finite: exp gives 0
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def _transform_inputs(X, shift, scale):
+    """``(X - shift) / scale``, column by column, as the network sees X (a sparse X is
+    never shifted); a new matrix of X's dtype."""
+    if sp.issparse(X):
+        return sp.csr_matrix(X.multiply((1.0 / scale).astype(X.dtype)))
+    return ((X - shift) / scale).astype(X.dtype, copy=False)
 
 
 def _input_weights_to_network(params, sizes, shift, scale):

@@ -46,10 +46,10 @@ def layout(sizes, direct_path=False):
 
 def init_params(sizes, activation, rng, dtype, direct_path=False):
     """Glorot-uniform weights and biases, as scikit-learn's MLP draws them. With a direct
-    path, its weights and the last layer's weights start at zero: the network starts as
-    a linear model (of the inputs, through the direct path, which is zero too) and grows
-    its hidden path from the examples (the same draws, so the hidden layers start as
-    without a direct path)."""
+    path, its weights and the last layer's weights and biases start at zero: the network
+    starts as the zero linear model (every class equally likely), learns through the
+    direct path first and grows its hidden path from the examples (the same draws, so
+    the hidden layers start as without a direct path)."""
     w_off, b_off, n_params = layout(sizes, direct_path)
     params = np.empty(n_params, dtype=dtype)
     for l in range(len(sizes) - 1):
@@ -60,7 +60,7 @@ def init_params(sizes, activation, rng, dtype, direct_path=False):
         params[b_off[l] : b_off[l] + fan_out] = rng.uniform(-bound, bound, fan_out)
     if direct_path:
         last = len(sizes) - 2
-        params[w_off[last] : b_off[last]] = 0.0
+        params[w_off[last] : b_off[last] + sizes[-1]] = 0.0
         params[w_off[-1] :] = 0.0
     return params
 

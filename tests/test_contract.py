@@ -52,8 +52,12 @@ def test_same_random_state_gives_identical_weights(digits, rule):
      dict(rule="adam"), dict(rule="rprop", batch_size=4)],
 )
 def test_fit_equals_repeated_partial_fit(digits, params, shuffle):
+    """Bit for bit, with an exact input transform (max_abs: powers of two); the default's
+    centring of dense features is folded into the biases at every call, which rounds
+    (test_fit_and_repeated_partial_fit_agree_with_centred_inputs)."""
     X, y = digits[0][:200], digits[1][:200]
-    kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=shuffle, random_state=0, **params)
+    kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=shuffle, random_state=0,
+              input_scaling="max_abs", **params)
     fitted = DendriticClassifier(max_iter=3, **kw).fit(X, y)
     inc = DendriticClassifier(**kw)
     for _ in range(3):
@@ -64,9 +68,23 @@ def test_fit_equals_repeated_partial_fit(digits, params, shuffle):
     np.testing.assert_allclose(inc.loss_curve_, fitted.loss_curve_)
 
 
+def test_fit_and_repeated_partial_fit_agree_with_centred_inputs(digits):
+    X, y = digits[0][:200], digits[1][:200]
+    X = X + 1.0  # every feature dense: the default centres it
+    kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0)
+    fitted = DendriticClassifier(max_iter=3, **kw).fit(X, y)
+    assert np.all(fitted.input_offset_ != 0)
+    inc = DendriticClassifier(**kw)
+    for _ in range(3):
+        inc.partial_fit(X, y, classes=np.unique(y))
+    np.testing.assert_allclose(inc._params, fitted._params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(inc.predict_proba(X), fitted.predict_proba(X), atol=1e-9)
+
+
 def test_warm_start_continues_where_fit_stopped(digits):
     X, y = digits[0][:200], digits[1][:200]
-    kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0)
+    kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0,
+              input_scaling="max_abs")
     three = DendriticClassifier(max_iter=3, **kw).fit(X, y)
     warm = DendriticClassifier(max_iter=2, warm_start=True, **kw).fit(X, y)
     warm.set_params(max_iter=1).fit(X, y)
@@ -86,7 +104,9 @@ def test_warm_start_rejects_a_changed_architecture(digits):
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "lil"])
 def test_sparse_input_matches_dense(digits, fmt):
     X, y = digits[0][:300], digits[1][:300]
-    kw = dict(hidden_layer_sizes=(10,), max_iter=2, tol=None, random_state=0)
+    # (input_scaling="auto" centres a dense matrix's dense columns, never a sparse one's)
+    kw = dict(hidden_layer_sizes=(10,), max_iter=2, tol=None, random_state=0,
+              input_scaling="max_abs")
     dense = DendriticClassifier(**kw).fit(X, y)
     sparse = DendriticClassifier(**kw).fit(sp.csr_matrix(X).asformat(fmt), y)
     np.testing.assert_allclose(sparse._params, dense._params, rtol=1e-10, atol=1e-12)
@@ -315,6 +335,7 @@ def test_coefs_are_live_views(digits):
     X, y = digits
     clf = DendriticClassifier((5,), max_iter=1, random_state=0).fit(X, y)
     clf.coefs_[1][:] = 0.0
+    clf.direct_coef_[:] = 0.0
     clf.intercepts_[1][:] = [0, 0, 0, 9, 0, 0, 0, 0, 0, 0]
     assert np.all(clf.predict(X) == 3)
 
@@ -359,7 +380,9 @@ def test_partial_fit_in_chunks_equals_one_example_per_call(rule):
     X, y = load_iris(return_X_y=True)
     order = np.random.RandomState(0).permutation(len(y))
     X, y = X[order] / 8.0, y[order]
-    chunked = DendriticClassifier((5,), rule=rule, shuffle=False, random_state=0)
+    # (no input scaling: it learns its statistics per call, other ones from chunks)
+    chunked = DendriticClassifier((5,), rule=rule, shuffle=False, random_state=0,
+                                  input_scaling=None)
     single = clone(chunked)
     for start in range(0, len(y), 25):
         chunked.partial_fit(X[start:start + 25], y[start:start + 25], classes=[0, 1, 2])
