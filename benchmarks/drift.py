@@ -71,6 +71,8 @@ RULES = {
     # the network of the default before 0.2: no direct path, no input scaling
     "dendritic-no-direct": (dict(rule="dendritic", direct_path=False, input_scaling=None),
                             LR_RMS),
+    "dendritic-unscaled": (dict(rule="dendritic", input_scaling=None), LR_RMS),
+    "dendritic-no-direct-scaled": (dict(rule="dendritic", direct_path=False), LR_RMS),
     "sgd": (dict(rule="sgd"), LR_GRAD),
     "momentum": (dict(rule="momentum"), LR_MOM),
     "nesterov": (dict(rule="nesterov"), LR_MOM),

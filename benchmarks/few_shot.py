@@ -88,7 +88,7 @@ RULES = {
                            dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.1, 0.3])),
     "adam-no-direct": (dict(rule="adam", direct_path=False), dict(learning_rate_init=LR_ADAM)),
     # DendriticClassifier() as it comes, nothing tuned (not a candidate of the paired test)
-    "default, untuned": (dict(), dict(learning_rate_init=[
+    "default (untuned)": (dict(), dict(learning_rate_init=[
         DendriticClassifier().learning_rate_init])),
 }
 BASELINES = ("sgd", "momentum", "nesterov", "adam", "delta_bar_delta", "rprop",

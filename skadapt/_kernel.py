@@ -185,17 +185,21 @@ def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, 
             idx[m] = j
             m += v != 0.0
         return m
-    if not is_sparse:
-        m = _nonzeros(X[i], vals, idx)
-    else:
+    if not is_sparse:  # branch-free, as _nonzeros, with each value scaled as it is written
+        x = X[i]
         m = 0
-        for c in range(indptr[i], indptr[i + 1]):
-            if data[c] != 0.0:
-                vals[m] = data[c]
-                idx[m] = indices[c]
-                m += 1
-    for c in range(m):
-        vals[c] *= in_scale[idx[c]]
+        for j in range(x.shape[0]):
+            xj = x[j]
+            vals[m] = xj * in_scale[j]
+            idx[m] = j
+            m += xj != 0.0
+        return m
+    m = 0
+    for c in range(indptr[i], indptr[i + 1]):
+        if data[c] != 0.0:
+            vals[m] = data[c] * in_scale[indices[c]]
+            idx[m] = indices[c]
+            m += 1
     return m
 
 

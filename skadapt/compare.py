@@ -53,9 +53,7 @@ def default_estimators():
         ``"LogisticRegression"``).
     """
     return {
-        "dendritic": DendriticClassifier(
-            hidden_layer_sizes=(100,), max_iter=20, learning_rate_init=0.003, random_state=0
-        ),
+        "dendritic": DendriticClassifier(hidden_layer_sizes=(100,), max_iter=20, random_state=0),
         "adam (skadapt)": DendriticClassifier(
             rule="adam", max_iter=20, learning_rate_init=0.001, random_state=0
         ),
