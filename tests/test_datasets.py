@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from skadapt.datasets import few_shot_split, load_mnist
+from skadapt.datasets import few_shot_split, load_mnist, load_mnist1d
 
 
 def test_few_shot_split_is_balanced_disjoint_and_seeded():
@@ -53,3 +53,19 @@ def test_load_mnist_openml_unreachable_is_a_clear_error(monkeypatch):
         load_mnist("openml")
     with pytest.raises(ValueError, match="source must be"):
         load_mnist("kaggle")
+
+
+def test_load_mnist1d_offline_and_leaves_the_global_generators_alone():
+    pytest.importorskip("mnist1d")
+    import random
+
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    X, y = load_mnist1d()
+    assert X.shape == (5000, 40) and y.shape == (5000,) and y.dtype == np.int64
+    assert set(np.unique(y)) == set(range(10)) and np.isfinite(X).all()
+    assert random.getstate() == py_state
+    after = np.random.get_state()  # noqa: NPY002
+    assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1])
+    X2, y2 = load_mnist1d()  # the same data every time
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(y2, y)
