@@ -76,8 +76,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         last layer's weights and biases start at zero, so the network starts as
         a (zero) linear model and grows its hidden path from the examples (a
         hidden layer learns once the weights after it have grown); every weight
-        adapts with the same rule. Ignored with ``hidden_layer_sizes=()``, which is the linear model
-        already.
+        adapts with the same rule. Ignored with ``hidden_layer_sizes=()``, which
+        is the linear model already.
     rule : {"dendritic", "sgd", "momentum", "nesterov", "adam", \
             "delta_bar_delta", "rprop"}, default="dendritic"
         Update rule.
@@ -679,7 +679,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 )
             if self._has_direct_path() != direct:
                 raise ValueError(
-                    f"The fitted network {'has' if self._has_direct_path() else 'has no'} "
+                    f"The fitted network {'has a' if self._has_direct_path() else 'has no'} "
                     f"direct input-to-output path, and direct_path={self.direct_path} now; "
                     "refit without warm_start."
                 )

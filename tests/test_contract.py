@@ -391,3 +391,17 @@ def test_partial_fit_in_chunks_equals_one_example_per_call(rule):
         single.partial_fit(X[i:i + 1], y[i:i + 1], classes=[0, 1, 2])
     np.testing.assert_array_equal(chunked._params, single._params)
     assert chunked.t_ == single.t_ == len(y)
+
+
+def test_warm_start_with_another_direct_path_setting_is_a_clear_error(digits):
+    X, y = digits[0][:100], digits[1][:100]
+    est = DendriticClassifier((5,), max_iter=1, tol=None, warm_start=True, random_state=0)
+    est.fit(X, y)
+    assert est.direct_coef_.shape == (64, 10)
+    before = est._params.copy()
+    with pytest.raises(ValueError, match="has a direct input-to-output path, and "
+                                         "direct_path=False now; refit without warm_start"):
+        est.set_params(direct_path=False).fit(X, y)
+    np.testing.assert_array_equal(est._params, before)
+    plain = DendriticClassifier((5,), max_iter=1, direct_path=False).fit(X, y)
+    assert plain.direct_coef_ is None and plain.direct_step_sizes_ is None
