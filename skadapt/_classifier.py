@@ -840,7 +840,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         shift_before, scale_before, shift, scale = self._input_transform(model, X, batch_stats)
         dtype = model.params.dtype
         in_scale = (1.0 / scale).astype(dtype)
-        in_shift = shift.astype(dtype) if np.any(shift) else np.empty(0, dtype)
+        in_shift = shift.astype(dtype)
         if sp.issparse(X):
             X_args = (np.empty((0, 0), X.dtype), X.data, X.indices, X.indptr, True, in_shift,
                       in_scale)
@@ -1130,30 +1130,36 @@ def _transform_inputs(X, shift, scale):
     return ((X - shift) / scale).astype(X.dtype, copy=False)
 
 
+def _input_blocks(params, sizes):
+    """The weights that read the network's input, each with the biases of the units they
+    feed: ``[(coefs_[0], intercepts_[0])]``, and the direct path's with the output layer's
+    (views into ``params``)."""
+    coefs, intercepts = unpack(params, sizes)
+    direct = direct_block(params, sizes)
+    return [(coefs[0], intercepts[0])] + ([] if direct is None else [(direct, intercepts[-1])])
+
+
 def _input_weights_to_network(params, sizes, shift, scale):
     """Rewrite, in place, the first layer's (and the direct path's) weights of the raw
     inputs ``x`` as those of the inputs the network sees, ``(x - shift) / scale``, the
-    biases taking up the shift: the same function of ``x``."""
-    coefs, intercepts = unpack(params, sizes)
-    direct = direct_block(params, sizes)
-    blocks = [(coefs[0], intercepts[0])] + ([] if direct is None else [(direct, intercepts[-1])])
-    for W, b in blocks:
-        if np.any(shift):
-            b += shift @ W
-        if np.any(scale != 1.0):
-            W *= scale[:, None]
+    biases taking up the shift: the same function of ``x``. Only the rows of inputs
+    with a shift or a scale are visited (on MNIST, about 5% of them)."""
+    scaled, shifted = np.flatnonzero(scale != 1.0), np.flatnonzero(shift)
+    for W, b in _input_blocks(params, sizes):
+        if shifted.size:
+            b += shift[shifted] @ W[shifted]
+        if scaled.size:
+            W[scaled] *= scale[scaled, None]
 
 
 def _input_weights_to_raw(params, sizes, shift, scale):
     """The inverse of :func:`_input_weights_to_network`."""
-    coefs, intercepts = unpack(params, sizes)
-    direct = direct_block(params, sizes)
-    blocks = [(coefs[0], intercepts[0])] + ([] if direct is None else [(direct, intercepts[-1])])
-    for W, b in blocks:
-        if np.any(scale != 1.0):
-            W /= scale[:, None]
-        if np.any(shift):
-            b -= shift @ W
+    scaled, shifted = np.flatnonzero(scale != 1.0), np.flatnonzero(shift)
+    for W, b in _input_blocks(params, sizes):
+        if scaled.size:
+            W[scaled] /= scale[scaled, None]
+        if shifted.size:
+            b -= shift[shifted] @ W[shifted]
 
 
 def _canonical_csr(X):

@@ -173,26 +173,17 @@ def _add_rows(in_val, in_idx, c, c_end, params, wo, n_out, z):
 @njit(cache=True, error_model="numpy")
 def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, vals, idx):
     """Write the non-zero values of sample ``i`` as the network sees them, ``(x -
-    in_shift) * in_scale`` column by column (the inputs' normalisation; an empty
-    ``in_shift`` is no shift, and CSR input is never shifted), into ``vals`` and their
-    columns into ``idx``; return their number."""
-    if in_shift.shape[0] > 0:  # dense, centred: a value equal to its column's centre is 0
+    in_shift) * in_scale`` column by column (the inputs' normalisation; CSR input is never
+    shifted: its ``in_shift`` is zero), into ``vals`` and their columns into ``idx``;
+    return their number. A value equal to its column's shift is a zero: no event."""
+    if not is_sparse:  # branch-free, as _nonzeros
         x = X[i]
         m = 0
-        for j in range(x.shape[0]):  # branch-free, as _nonzeros
+        for j in range(x.shape[0]):
             v = (x[j] - in_shift[j]) * in_scale[j]
             vals[m] = v
             idx[m] = j
             m += v != 0.0
-        return m
-    if not is_sparse:  # branch-free, as _nonzeros, with each value scaled as it is written
-        x = X[i]
-        m = 0
-        for j in range(x.shape[0]):
-            xj = x[j]
-            vals[m] = xj * in_scale[j]
-            idx[m] = j
-            m += xj != 0.0
         return m
     m = 0
     for c in range(indptr[i], indptr[i + 1]):
@@ -512,8 +503,8 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, sw, 
     X is either dense (``X``, shape (n_samples, n_features)) or CSR (``data``,
     ``indices``, ``indptr``), as ``is_sparse`` says; the unused form is an empty
     array. The network sees every input column ``j`` as ``(x_j - in_shift[j]) *
-    in_scale[j]`` (in ``params``' dtype; ``in_shift`` empty for no shift, which CSR
-    input always has, ``in_scale`` ones for no scaling); X is never written.
+    in_scale[j]`` (in ``params``' dtype; zeros and ones for none; CSR input is never
+    shifted); X is never written.
     ``counters`` holds [examples seen, updates made] and is advanced in place, as are
     ``params`` and the optimiser state.
 
