@@ -72,6 +72,8 @@ RULES = {
     "dendritic-no-direct": (dict(rule="dendritic", direct_path=False, input_scaling=None),
                             LR_RMS),
     "dendritic-unscaled": (dict(rule="dendritic", input_scaling=None), LR_RMS),
+    # the default before 0.3: the direct path is never cleared (no change detector)
+    "dendritic-no-detector": (dict(rule="dendritic", drift_threshold=None), LR_RMS),
     "dendritic-no-direct-scaled": (dict(rule="dendritic", direct_path=False), LR_RMS),
     "sgd": (dict(rule="sgd"), LR_GRAD),
     "momentum": (dict(rule="momentum"), LR_MOM),

@@ -19,7 +19,13 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _config, _numba_cache
-from ._kernel import STATUS_NONFINITE_LOSS, train_epoch
+from ._kernel import (
+    D_THRESHOLD,
+    D_TOLERANCE,
+    N_DRIFT,
+    STATUS_NONFINITE_LOSS,
+    train_epoch,
+)
 from ._network import ACTIVATIONS, direct_block, forward, init_params, layout, unpack
 from .exceptions import DivergenceError, InconsistentSkadaptVersionWarning
 
@@ -78,6 +84,19 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         hidden layer learns once the weights after it have grown); every weight
         adapts with the same rule. Ignored with ``hidden_layer_sizes=()``, which
         is the linear model already.
+    drift_threshold : float or None, default=10.0
+        With a direct path: the threshold of a change detector (a Page-Hinkley
+        test, Page 1954) on the error probability ``1 - p_y`` of every training
+        example, taken before the example is learned. When the error has risen
+        by more than its running mean plus a tolerance of 0.05, summed over the
+        examples since its low point, by more than ``drift_threshold``, the
+        concept is taken to have changed: the direct path's weights are cleared
+        (set to zero, their optimiser state started anew) and relearnt from the
+        next examples, while the hidden layers keep what they learnt. A linear
+        path unlearns a changed concept slowly and learns a new one fast from a
+        few examples; the hidden features usually still serve (see
+        doc/drift.md). The example counts (``t_``) at which changes were
+        detected are in ``drift_detected_``. None switches the detector off.
     rule : {"dendritic", "sgd", "momentum", "nesterov", "adam", \
             "delta_bar_delta", "rprop"}, default="dendritic"
         Update rule.
@@ -202,6 +221,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         Read-only: the same for the biases.
     direct_step_sizes_ : ndarray of shape (`n_features_in_`, `n_outputs_`) or None
         Read-only: the same for the direct path's weights, or None without one.
+    drift_detected_ : ndarray of int
+        The example counts (``t_`` at the example) at which the change detector
+        (``drift_threshold``) declared a change and cleared the direct path, since
+        the last fresh ``fit``, oldest first (empty if none).
     n_iter_ : int
         Epochs run by the last ``fit`` (or counted over ``partial_fit`` calls).
     t_ : int
@@ -260,6 +283,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "direct_path": ["boolean"],
         "input_scaling": [StrOptions({"auto", "max_abs"}), None],
+        "drift_threshold": [Interval(Real, 0, None, closed="neither"), None],
         "rule": [StrOptions(set(_config.RULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -305,6 +329,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         *,
         direct_path=True,
         input_scaling="auto",
+        drift_threshold=10.0,
         learning_rate_init=0.001,
         alpha=0.0,
         batch_size=1,
@@ -345,6 +370,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         self.rule = rule
         self.direct_path = direct_path
         self.input_scaling = input_scaling
+        self.drift_threshold = drift_threshold
         self.learning_rate_init = learning_rate_init
         self.alpha = alpha
         self.batch_size = batch_size
@@ -715,12 +741,15 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             "gstate": np.zeros((2, n_groups), dtype),
             "glast": np.zeros(n_groups, np.float64),
             "counters": np.zeros(2, np.int64),
+            "drift": np.zeros(N_DRIFT),
+            "drift_detected": np.empty(0, np.int64),
             "rng": rng,
             "clock_on": self._clock_on(),
         }
         state["gstate"][0] = 1.0
         if reuse:  # the rule's state starts anew; the inputs' statistics and transform stay
-            state.update({k: old[k] for k in ("in_stats", "in_transform") if k in old})
+            state.update({k: old[k] for k in ("in_stats", "in_transform", "drift",
+                                               "drift_detected") if k in old})
         curve = list(self.loss_curve_) if reuse else []
         n_iter = self.n_iter_ if reuse else 0
         return _Model(classes, sizes, params, state, curve, n_iter)
@@ -744,10 +773,17 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         the data as the kernel takes it (dense, or CSR arrays) and the layout and
         configuration arrays ``(sizes, w_off, b_off, g_off, icfg, fcfg)``."""
         st = model.state
+        drift = st["drift"]
+        drift[D_THRESHOLD] = self.drift_threshold or 0.0
+        drift[D_TOLERANCE] = _DRIFT_TOLERANCE
+        drift_log = np.zeros(_DRIFT_LOG, np.int64)
         loss_sum, status = _numba_cache.call(
             train_epoch, *X_args, y_idx, sw, order, batch_size, model.params, *net,
-            st["pstate"], st["gstate"], st["glast"], st["counters"],
+            st["pstate"], st["gstate"], st["glast"], st["counters"], drift, drift_log,
         )
+        if drift_log[0]:
+            st["drift_detected"] = np.concatenate(
+                [st["drift_detected"], drift_log[1 : 1 + min(drift_log[0], _DRIFT_LOG - 1)]])
         if status != 0:
             raise self._divergence("loss" if status == STATUS_NONFINITE_LOSS else "weights",
                                    model.n_iter + 1)
@@ -945,6 +981,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         self.loss_ = model.curve[-1]
         self.n_iter_ = model.n_iter
         self.t_ = int(model.state["counters"][0])
+        self.drift_detected_ = model.state["drift_detected"].copy()
         if X_val is not None:
             self.validation_scores_ = val_scores
             self.best_validation_score_ = best_score
@@ -1082,6 +1119,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 # "auto" input scaling centres a feature that is non-zero in at least this fraction of
 # the examples seen (a feature with more zeros keeps them: they are no events)
 _DENSE_FEATURE = 0.9
+# The change detector's tolerance (the rise of the error probability over its running
+# mean that is not yet evidence of a change), and the most changes one epoch can log.
+_DRIFT_TOLERANCE = 0.05
+_DRIFT_LOG = 65
 
 
 def _input_batch_stats(X):

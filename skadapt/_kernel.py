@@ -44,6 +44,7 @@ from ._rules import (
     I_SPARSE_EVENTS,
     RULE_ADAM,
     RULE_GAIN,
+    RULE_SGD,
     SCOPE_DENDRITE,
     SCOPE_SYNAPSE,
     base_direction,
@@ -494,10 +495,65 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
                          icfg, fcfg, all_events)
 
 
+# Slots of the change detector's state (``drift``, float64): its two settings, then the
+# Page-Hinkley statistics of the examples' error probabilities.
+D_THRESHOLD = 0  # <= 0: no detection
+D_TOLERANCE = 1
+D_COUNT = 2
+D_MEAN = 3
+D_SUM = 4
+D_MIN = 5
+N_DRIFT = 6
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def change_detected(loss, drift):
+    """Page-Hinkley test for an increase of the error, one example at a time.
+
+    The example's error probability ``e = 1 - p_y = 1 - exp(-loss)`` (its loss is
+    ``-log p_y``, computed before the example is learned) enters the running mean
+    ``m_n``; the cumulative sum ``S_n = sum_i (e_i - m_i - tolerance)`` and its
+    minimum are kept in ``drift``; a change is declared when ``S_n - min S`` exceeds
+    the threshold, and the statistics then start anew. Returns whether it was.
+    """
+    e = 1.0 - math.exp(-loss)
+    drift[D_COUNT] += 1.0
+    drift[D_MEAN] += (e - drift[D_MEAN]) / drift[D_COUNT]
+    drift[D_SUM] += e - drift[D_MEAN] - drift[D_TOLERANCE]
+    drift[D_MIN] = min(drift[D_MIN], drift[D_SUM])
+    if drift[D_SUM] - drift[D_MIN] <= drift[D_THRESHOLD]:
+        return False
+    for k in range(D_COUNT, N_DRIFT):
+        drift[k] = 0.0
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def clear_direct_path(params, w_off, g_off, n_layers, t, icfg, fcfg, pstate, gstate, glast):
+    """Forget the direct input-to-output path: its weights become zero and its
+    optimiser state starts anew (no moments, gains of 1 without a history, clocks at
+    ``t``), as at the start of training. The layers keep everything. State that the
+    configuration never writes is not written here either (a partial_fit may share it
+    with the fitted model): plain SGD's moments, the baselines' gains, the clocks while
+    the relaxation in time is off."""
+    rule = icfg[I_RULE]
+    for p in range(w_off[n_layers], params.shape[0]):
+        params[p] = 0.0
+        if rule != RULE_SGD:
+            pstate[0, p] = 0.0
+            pstate[1, p] = 0.0
+    if rule == RULE_GAIN:
+        for k in range(g_off[n_layers], gstate.shape[1]):
+            gstate[0, k] = 1.0
+            gstate[1, k] = 0.0
+            if fcfg[F_RELAX_TIME] > 0.0:
+                glast[k] = t
+
+
 @njit(cache=True, error_model="numpy", nogil=True)
 def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, sw, order,
                 batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate,
-                glast, counters):
+                glast, counters, drift, drift_log):
     """Train on ``order`` (indices into X) in batches of ``batch_size``.
 
     X is either dense (``X``, shape (n_samples, n_features)) or CSR (``data``,
@@ -507,6 +563,12 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, sw, 
     shifted); X is never written.
     ``counters`` holds [examples seen, updates made] and is advanced in place, as are
     ``params`` and the optimiser state.
+
+    With a direct path and a positive ``drift[D_THRESHOLD]``, every example's loss
+    (before it is learned) feeds the change detector (:func:`change_detected`); when it
+    declares a change, the direct path is cleared (:func:`clear_direct_path`) and the
+    example count is logged: ``drift_log[0]`` counts the changes, ``drift_log[1:]``
+    holds their example counts (as many as fit).
 
     Returns ``(weighted_loss_sum, status)``; a non-zero status means the loss or
     the weights became non-finite and the arrays must be discarded.
@@ -544,6 +606,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, sw, 
         widest = max(widest, sizes[l])
     gbuf = np.zeros(widest, dt)
     loss_sum = 0.0
+    detect = drift[D_THRESHOLD] > 0.0 and w_off.shape[0] > n_layers
     n = order.shape[0]
     sw_mean = 0.0
     for q in range(n):
@@ -563,6 +626,14 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, sw, 
             if not math.isfinite(loss):
                 return loss_sum, STATUS_NONFINITE_LOSS
             loss_sum += sw[i] * loss
+            if detect and change_detected(loss, drift):
+                seen = counters[0] + (q - start) + 1
+                clear_direct_path(params, w_off, g_off, n_layers, seen, icfg, fcfg, pstate,
+                                  gstate, glast)
+                k = drift_log[0] + 1
+                if k < drift_log.shape[0]:
+                    drift_log[k] = seen
+                drift_log[0] = k
         counters[0] += stop - start
         counters[1] += 1
         if fused:

@@ -124,7 +124,13 @@ class ReferenceLearner:
         self.n_updates = 0
         n_layered = sum(sizes[l] * sizes[l + 1] + sizes[l + 1] for l in range(len(sizes) - 1))
         direct = params.size > n_layered
+        self.n_layered = n_layered
         self.is_weight = weight_mask(sizes, direct)
+        # the change detector (drift_threshold): Page-Hinkley statistics of the examples'
+        # error probabilities, and the example counts of the changes it declared
+        self.detect = direct and est.drift_threshold is not None
+        self.ph = dict(n=0, mean=0.0, sum=0.0, min=0.0)
+        self.detected = []
         if est.rule not in ("sgd", "momentum", "nesterov", "adam"):
             self.cfg = gain_rule_settings(est)
             self.group, n_groups, self.virtual = group_index(sizes, self.cfg["scope"],
@@ -155,15 +161,45 @@ class ReferenceLearner:
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             G = np.zeros_like(self.params)
-            for i in idx:
+            for k, i in enumerate(idx):
                 loss, g = loss_and_grad(self.params, self.sizes, X[i], y[i], sw[i],
                                         self.est.activation)
                 G += g
                 total += sw[i] * loss
+                if self.detect and self.change_detected(1.0 - np.exp(-loss)):
+                    self.clear_direct_path(self.t + k + 1)
             self.t += len(idx)
             self.n_updates += 1
             self.update(G, 1.0 / len(idx), sw[idx].mean() / sw[order].mean())
         return total
+
+    def change_detected(self, e):
+        """Page-Hinkley: has the error probability risen (summed excess over its running
+        mean and a tolerance of 0.05, since its low point) beyond the threshold?"""
+        ph = self.ph
+        ph["n"] += 1
+        ph["mean"] += (e - ph["mean"]) / ph["n"]
+        ph["sum"] += e - ph["mean"] - 0.05
+        ph["min"] = min(ph["min"], ph["sum"])
+        if ph["sum"] - ph["min"] <= self.est.drift_threshold:
+            return False
+        self.ph = dict(n=0, mean=0.0, sum=0.0, min=0.0)
+        return True
+
+    def clear_direct_path(self, t):
+        """The direct path starts anew: zero weights, no moments, gains of 1 without a
+        history (its groups come after the layers'), clocks at t."""
+        self.detected.append(t)
+        d = slice(self.n_layered, None)
+        self.params[d] = 0.0
+        self.m[d] = 0.0
+        self.v[d] = 0.0
+        if hasattr(self, "gain"):
+            k0 = self.group[self.n_layered:].min()
+            self.gain[k0:] = 1.0
+            self.prev[k0:] = 0.0
+            if self.cfg["tau"] is not None:
+                self.last[k0:] = t
 
     def update(self, G, scale, weight):
         e = self.est

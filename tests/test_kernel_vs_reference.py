@@ -66,7 +66,7 @@ def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False,
     X, y, sw = _data(seed) if data is None else data
     est = DendriticClassifier(
         hidden, activation=activation, batch_size=batch_size, max_iter=3, tol=None,
-        shuffle=False, random_state=seed, learning_rate_init=0.05, **cfg,
+        shuffle=False, random_state=seed, **{"learning_rate_init": 0.05, **cfg},
     )
     Xk = X.astype(dtype)
     est.fit(sp.csr_matrix(Xk) if sparse else Xk, y, sample_weight=sw)
@@ -100,14 +100,34 @@ def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False,
     if cfg.get("alpha", 0) == 0:
         np.testing.assert_allclose(est.loss_curve_, curve, rtol=rtol)
     assert est.t_ == ref.t
+    np.testing.assert_array_equal(est.drift_detected_, ref.detected)
     np.testing.assert_allclose(est._step_size_vector(), ref.step_sizes(), rtol=rtol * 10)
     assert (est.direct_coef_ is not None) == direct
+    return est
 
 
 @pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
 @pytest.mark.parametrize("hidden", ARCHS, ids=str)
 def test_every_rule_matches_reference_online(cfg, hidden):
     _assert_matches_reference(cfg, hidden, "sigmoid", batch_size=1)
+
+
+@pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_every_rule_matches_reference_through_detected_changes(cfg, batch_size):
+    """The change detector (drift_threshold) and the clearing of the direct path, each
+    rule's state included, as the reference does them: a learnable concept whose labels
+    are permuted in the second half of the data, steps large enough to learn each half,
+    and a low threshold make the detector fire several times in every epoch."""
+    X, y, sw = _data(1, n=60)
+    y = X[:, :3].argmax(axis=1)
+    y[30:] = (y[30:] + 1) % 3
+    plain = cfg["rule"] in ("sgd", "momentum", "nesterov", "delta_bar_delta")
+    lr = 1.0 if plain or cfg.get("base") == "gradient" else 0.1
+    est = _assert_matches_reference(dict(cfg, drift_threshold=0.2, learning_rate_init=lr),
+                                    (5,), "sigmoid", batch_size, data=(X, y, sw))
+    assert len(est.drift_detected_) >= 3
+    assert np.all(np.diff(est.drift_detected_) > 0)
 
 
 @pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
