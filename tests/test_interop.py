@@ -160,3 +160,19 @@ def test_the_linked_page_documents_the_classifier_first():
     assert directives[0] == ".. autosummary::"
     assert directives[1] == ".. autoclass:: DendriticClassifier"
     assert api.index("DendriticClassifier") < api.index("DivergenceError")
+
+
+def test_skops_load_warns_about_another_skadapt_version(iris, monkeypatch):
+    sio = pytest.importorskip("skops.io")
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    import skadapt
+
+    X, y = iris
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning of the short fit
+        data = sio.dumps(DendriticClassifier((4,), max_iter=1, random_state=0).fit(X, y))
+    monkeypatch.setattr(skadapt, "__version__", "0.0.1")
+    with pytest.warns(InconsistentVersionWarning, match="0.0.1"):
+        restored = sio.loads(data, trusted=["skadapt._classifier.DendriticClassifier"])
+    assert restored.predict(X).shape == y.shape
