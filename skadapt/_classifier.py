@@ -321,6 +321,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         "rprop_decrease": [Interval(Real, 0, 1, closed="neither")],
     }
 
+    # The HTML repr links to the API page (under pyproject.toml's Documentation
+    # URL), where this class comes first; no #anchor, as scikit-learn appends
+    # "#:~:text=<param>" for each parameter's link (tests/test_interop.py).
+    _doc_link_module = "skadapt"
+    _doc_link_template = "https://skadapt.readthedocs.io/en/stable/api.html"
+
     def __init__(
         self,
         hidden_layer_sizes=(100,),
