@@ -195,6 +195,23 @@ def test_onnx_labels_and_zipmap(dtype):
         _assert_labels_match(labels, np.searchsorted(clf.classes_, pred), p, MARGIN[dtype])
 
 
+def test_onnx_pipeline_and_class_labels_output():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, X_new = _data(3, seed=3)
+    classes = np.array(["a", "b", "c"])
+    pipe = make_pipeline(StandardScaler(), DendriticClassifier(
+        (5,), learning_rate_init=0.01, max_iter=8, tol=None, random_state=0))
+    pipe.fit(X.astype(np.float32), classes[y])
+    options = {DendriticClassifier: {"zipmap": False, "output_class_labels": True}}
+    labels, proba, class_labels = _onnx_run(pipe, X, np.float32, options=options)(X_new)
+    assert_array_equal(class_labels, classes)
+    p = pipe.predict_proba(X_new.astype(np.float32))
+    assert_allclose(proba, p, **TOL[np.float32])
+    _assert_labels_match(labels, pipe.predict(X_new.astype(np.float32)), p, MARGIN[np.float32])
+
+
 def test_onnx_float64_model_with_float32_input():
     X, y, X_new = _data(3)
     clf = _fit(X, y, hidden_layer_sizes=(6,))
