@@ -6,9 +6,19 @@ update rules are in ``skadapt/_rules.py`` and the compiled training loop in
 """
 
 from ._classifier import DendriticClassifier
+from ._export import _install_onnx_hook, register_onnx_converter
 from .exceptions import DivergenceError
 from .parallel import fit_parallel
 
 __version__ = "0.1.0"
 
-__all__ = ["DendriticClassifier", "DivergenceError", "fit_parallel", "__version__"]
+__all__ = [
+    "DendriticClassifier",
+    "DivergenceError",
+    "fit_parallel",
+    "register_onnx_converter",
+    "__version__",
+]
+
+# skl2onnx support without importing skl2onnx (skadapt/_export.py)
+_install_onnx_hook()

@@ -1121,6 +1121,60 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         proba = _softmax(self._logits(X))
         return self.classes_[np.argmax(proba, axis=1)]
 
+    # ------------------------------------------------------------ deploying
+    def to_mlp_classifier(self):
+        """The equivalent fitted :class:`~sklearn.neural_network.MLPClassifier`.
+
+        It computes the same function: the same weights and biases (the input
+        scaling is folded into them already), the hidden activation under
+        scikit-learn's name (``"sigmoid"`` is ``"logistic"``), a softmax output
+        for three classes or more. For two classes scikit-learn has one logistic
+        output where this estimator has two softmax outputs; it gets the
+        difference of the two logits, whose logistic is exactly the softmax
+        probability of ``classes_[1]``. ``predict``, ``predict_proba`` and
+        ``score`` give this estimator's answers (to rounding), with
+        scikit-learn only; ``partial_fit`` (or ``fit`` with ``warm_start``)
+        continues from these weights with scikit-learn's solver.
+
+        Returns
+        -------
+        mlp : MLPClassifier
+            A fitted ``MLPClassifier`` with ``coefs_``, ``intercepts_``,
+            ``classes_``, ``n_features_in_`` (and ``feature_names_in_`` when
+            present), ``n_layers_``, ``n_outputs_`` and ``out_activation_``;
+            its parameters other than ``hidden_layer_sizes`` and ``activation``
+            are scikit-learn's defaults.
+
+        Raises
+        ------
+        NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If no ``MLPClassifier`` computes the same function: the network
+            has a direct input-to-output path with non-zero weights (the default
+            ``direct_path=True``), which ``MLPClassifier`` lacks. Refit with
+            ``direct_path=False``, or export the model to ONNX with
+            ``skl2onnx.to_onnx`` instead (it keeps the path).
+
+        See Also
+        --------
+        register_onnx_converter : ONNX export through skl2onnx.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skadapt import DendriticClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = DendriticClassifier((8,), direct_path=False, max_iter=20, tol=None,
+        ...                           random_state=0).fit(X, y)
+        >>> mlp = clf.to_mlp_classifier()
+        >>> bool((mlp.predict(X) == clf.predict(X)).all())
+        True
+        """
+        from ._export import to_mlp_classifier
+
+        return to_mlp_classifier(self)
+
 
 # "auto" input scaling centres a feature that is non-zero in at least this fraction of
 # the examples seen (a feature with more zeros keeps them: they are no events)
