@@ -80,7 +80,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         is the linear model already.
     rule : {"dendritic", "sgd", "momentum", "nesterov", "adam", \
             "delta_bar_delta", "rprop"}, default="dendritic"
-        Update rule.
+        Update rule. The parameters after ``verbose`` belong to one rule or
+        a few, and each says which rules read it; a parameter the chosen rule
+        does not read is accepted and ignored (it must still be a valid value
+        of its own, but is never checked against another parameter, and
+        changing it changes nothing).
     learning_rate_init : float, default=0.001
         Base step ``eta0`` of every rule (for ``"rprop"``: the initial step).
         0.001 is what the few-shot benchmark's validation draws chose for the
@@ -121,55 +125,69 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     verbose : int, default=0
         Print the loss of each epoch.
     scope : {"synapse", "dendrite", "unit"}, default="synapse"
-        ``rule="dendritic"`` only: what shares one step size. ``"synapse"``: each
-        weight; ``"dendrite"``: each block of ``n_dendrites`` contiguous input
-        blocks of a unit (plus one for its bias), coherence measured on the
-        block's summed gradient; ``"unit"``: all incoming weights of a unit,
-        coherence measured on the unit's delta.
+        What shares one step size. ``"synapse"``: each weight; ``"dendrite"``:
+        each block of ``n_dendrites`` contiguous input blocks of a unit (plus
+        one for its bias), coherence measured on the block's summed gradient;
+        ``"unit"``: all incoming weights of a unit, coherence measured on the
+        unit's delta. Read by ``rule="dendritic"`` (the other rules run at
+        synapse scope).
     n_dendrites : int, default=4
-        Number of input blocks per unit with ``scope="dendrite"``.
+        Number of input blocks per unit with ``scope="dendrite"``. Read by
+        ``rule="dendritic"`` (with ``scope="dendrite"``).
     growth : {"additive", "multiplicative"}, default="additive"
         How the gain grows on a coherent step: ``gain += gain_up`` or
-        ``gain *= gain_up``.
+        ``gain *= gain_up``. Read by ``rule="dendritic"``.
     gain_up : float, default=0.1
-        Amount (additive) or factor (multiplicative, >= 1) of growth.
+        Amount (additive) or factor (multiplicative, >= 1) of growth. Read by
+        ``rule="dendritic"``.
     fallback : {"reset", "shrink"}, default="reset"
         What an incoherent step does: reset the gain to 1, or multiply it by
-        ``gain_down``.
+        ``gain_down``. Read by ``rule="dendritic"``.
     gain_down : float, default=0.5
-        Shrink factor of ``fallback="shrink"``.
+        Shrink factor of ``fallback="shrink"``. Read by ``rule="dendritic"`` (with
+        ``fallback="shrink"``).
     coherence : {"sign", "trace"}, default="trace"
         Compare the gradient's sign with the previous non-zero gradient's sign,
         or with an exponential trace of past gradients (the default: it was
         better than the sign at small N in the few-shot benchmark, confirmed on
-        fresh seeds; doc/few_shot.md).
+        fresh seeds; doc/few_shot.md). Read by ``rule="dendritic"``.
     trace_decay : float, default=0.7
-        Decay of the trace of ``coherence="trace"``.
+        Decay of the trace of ``coherence="trace"``. Read by ``rule="dendritic"`` (with
+        ``coherence="trace"``).
     relax_time : float or None, default=None
         Time constant, in examples seen, of the gain's relaxation toward 1
-        between events; ``None`` disables the relaxation.
+        between events; ``None`` disables the relaxation. Read by ``rule="dendritic"``.
     base : {"gradient", "rms", "sign"}, default="rms"
         The step the gain multiplies: the gradient, the gradient over the root
         of a running mean of its square (updated on events only, with
-        ``beta_2`` and ``epsilon``), or its sign.
+        ``beta_2`` and ``epsilon``), or its sign. Read by ``rule="dendritic"``.
     min_gain, max_gain : float, default=0.01, 10.0
         Bounds of the gain (the step size in units of ``learning_rate_init``) of
-        the adaptive-gain rules: dendritic, delta_bar_delta and rprop.
+        the adaptive-gain rules; ``min_gain <= 1 <= max_gain``. Read by
+        ``rule="dendritic"``, ``"delta_bar_delta"`` and ``"rprop"``.
     momentum : float, default=0.9
-        Momentum of ``"momentum"`` and ``"nesterov"``.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Adam's decay rates; ``beta_2`` also for ``base="rms"``.
+        Momentum of the velocity. Read by ``rule="momentum"`` and
+        ``"nesterov"``.
+    beta_1 : float, default=0.9
+        Adam's decay rate of the first moment. Read by ``rule="adam"``.
+    beta_2 : float, default=0.999
+        Adam's decay rate of the second moment, and that of the running mean
+        of ``base="rms"``. Read by ``rule="adam"`` and ``"dendritic"`` (with
+        ``base="rms"``).
     epsilon : float, default=1e-8
-        Adam's (and ``base="rms"``'s) numerical stabiliser.
+        Adam's (and ``base="rms"``'s) numerical stabiliser. Read by
+        ``rule="dendritic"`` (with ``base="rms"``) and ``"adam"``.
     dbd_kappa : float, default=0.1
         Delta-bar-delta's additive increase, in units of ``learning_rate_init``.
+        Read by ``rule="delta_bar_delta"``.
     dbd_phi : float, default=0.1
         Delta-bar-delta's multiplicative decrease (the step is multiplied by
-        ``1 - dbd_phi``).
+        ``1 - dbd_phi``). Read by ``rule="delta_bar_delta"``.
     dbd_theta : float, default=0.7
-        Delta-bar-delta's trace decay.
+        Delta-bar-delta's trace decay. Read by ``rule="delta_bar_delta"``.
     rprop_increase, rprop_decrease : float, default=1.2, 0.5
-        iRprop-'s step factors on agreeing and disagreeing signs.
+        iRprop-'s step factors on agreeing and disagreeing signs. Read by
+        ``rule="rprop"``.
 
     Attributes
     ----------
@@ -670,7 +688,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         sizes = [X.shape[1], *[int(h) for h in hidden], len(classes)]
         direct = bool(self.direct_path) and len(hidden) > 0
         scope = _config.effective_scope(self)
-        key = (self.rule, scope, self.n_dendrites)
+        # (n_dendrites shapes the optimiser state of the dendrite scope only)
+        key = (self.rule, scope, self.n_dendrites if scope == "dendrite" else None)
         if reuse:
             if list(self._sizes) != sizes:
                 raise ValueError(
