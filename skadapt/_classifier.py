@@ -221,14 +221,19 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     direct_step_sizes_ : ndarray of shape (`n_features_in_`, `n_outputs_`) or None
         Read-only: the same for the direct path's weights, or None without one.
     n_iter_ : int
-        Epochs run by the last ``fit`` (or counted over ``partial_fit`` calls).
+        Epochs run by the last call, as ``MLPClassifier`` counts them: those of
+        the last ``fit`` (a ``warm_start`` fit counts its own epochs only), and
+        1 after ``partial_fit``. ``loss_curve_`` and ``t_`` count over every call
+        since the model was started.
     t_ : int
-        Training examples seen by the learner.
+        Training examples seen by the learner since the model was started
+        (over ``warm_start`` fits and ``partial_fit`` calls).
     loss_ : float
         Mean weighted cross-entropy of the last epoch (each example's loss
         taken before its update) plus the L2 term.
     loss_curve_ : list of float
-        ``loss_`` after each epoch.
+        ``loss_`` after each epoch since the model was started (a ``warm_start``
+        fit and ``partial_fit`` append to it).
     best_loss_ : float or None
         Lowest ``loss_`` seen (``None`` with ``early_stopping``).
     validation_scores_ : list of float or None
@@ -717,8 +722,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                     # relaxation switched on: every element's clock starts now
                     state["glast"][:] = state["counters"][0]
                 state["clock_on"] = self._clock_on()
-                return _Model(classes, sizes, params, state, list(self.loss_curve_),
-                              self.n_iter_)
+                return _Model(classes, sizes, params, state, list(self.loss_curve_))
             dtype = params.dtype
             rng = _copy_rng(old["rng"])
         else:
@@ -741,8 +745,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         if reuse:  # the rule's state starts anew; the inputs' statistics and transform stay
             state.update({k: old[k] for k in ("in_stats", "in_transform") if k in old})
         curve = list(self.loss_curve_) if reuse else []
-        n_iter = self.n_iter_ if reuse else 0
-        return _Model(classes, sizes, params, state, curve, n_iter)
+        return _Model(classes, sizes, params, state, curve)
 
     def _state_not_written(self):
         """The optimiser-state arrays that training in the current configuration never
@@ -817,8 +820,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
     def _divergence(self, what, epoch):
         return DivergenceError(
-            f"Training diverged: the {what} became non-finite during epoch {epoch} "
-            f"(rule={self.rule!r}, learning_rate_init={self.learning_rate_init}). The "
+            f"Training diverged: the {what} became non-finite during epoch {epoch} of this "
+            f"call (rule={self.rule!r}, learning_rate_init={self.learning_rate_init}). The "
             "estimator keeps its previous state. Lower learning_rate_init or max_gain, or "
             "scale the input (e.g. with StandardScaler)."
         )
@@ -1269,15 +1272,17 @@ class _ClassesProbe:
 
 
 class _Model:
-    """A model being trained: parameters, optimiser state and history."""
+    """A model being trained: parameters, optimiser state and history (``curve``, the
+    loss of every epoch since the model was started; ``n_iter``, the epochs of this call,
+    as MLPClassifier counts its ``n_iter_``)."""
 
-    def __init__(self, classes, sizes, params, state, curve, n_iter):
+    def __init__(self, classes, sizes, params, state, curve):
         self.classes = classes
         self.sizes = sizes
         self.params = params
         self.state = state
         self.curve = curve
-        self.n_iter = n_iter
+        self.n_iter = 0
 
     def score(self, X, y_idx, sw, activation):
         coefs, intercepts = unpack(self.params, self.sizes)

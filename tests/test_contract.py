@@ -63,7 +63,7 @@ def test_fit_equals_repeated_partial_fit(digits, params, shuffle):
     for _ in range(3):
         inc.partial_fit(X, y, classes=np.unique(y))
     _params_equal(fitted, inc)
-    assert inc.n_iter_ == fitted.n_iter_ == 3
+    assert fitted.n_iter_ == 3 and inc.n_iter_ == 1  # the last call's epochs, as in MLP
     assert inc.t_ == fitted.t_ == 3 * len(y)
     np.testing.assert_allclose(inc.loss_curve_, fitted.loss_curve_)
 
@@ -405,3 +405,42 @@ def test_warm_start_with_another_direct_path_setting_is_a_clear_error(digits):
     np.testing.assert_array_equal(est._params, before)
     plain = DendriticClassifier((5,), max_iter=1, direct_path=False).fit(X, y)
     assert plain.direct_coef_ is None and plain.direct_step_sizes_ is None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_n_iter_loss_curve_and_t_count_as_mlpclassifier_counts_them():
+    """n_iter_: the epochs of the last call (a warm-start fit's own, 1 for partial_fit);
+    loss_curve_ and t_: over every call since the model was started. The same sequence of
+    calls on MLPClassifier gives the same three numbers after each call."""
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = load_iris(return_X_y=True)
+    classes = np.unique(y)
+    ours = DendriticClassifier((5,), max_iter=3, tol=None, warm_start=True, random_state=0)
+    # (tol=0 and a patience of max_iter: MLPClassifier runs every epoch too)
+    mlp = MLPClassifier((5,), solver="sgd", max_iter=3, tol=0.0, n_iter_no_change=50,
+                        warm_start=True, random_state=0)
+    calls = [
+        ("fit", {}), ("fit", dict(max_iter=2)), ("partial_fit", {}), ("partial_fit", {}),
+        ("fit", dict(max_iter=4)), ("fit", dict(warm_start=False, max_iter=2)),
+        ("partial_fit", {}),
+    ]
+    seen = []
+    for method, params in calls:
+        counts = []
+        for est in (ours, mlp):
+            est.set_params(**params)
+            if method == "fit":
+                est.fit(X, y)
+            else:
+                est.partial_fit(X, y, classes=classes)
+            counts.append((est.n_iter_, len(est.loss_curve_), est.t_))
+        assert counts[0] == counts[1], (method, params, counts)
+        seen.append(counts[0])
+    assert seen == [(3, 3, 450), (2, 5, 750), (1, 6, 900), (1, 7, 1050), (4, 11, 1650),
+                    (2, 2, 300), (1, 3, 450)]
+    fresh = [DendriticClassifier((5,), random_state=0), MLPClassifier((5,), random_state=0)]
+    for est in fresh:
+        for _ in range(3):
+            est.partial_fit(X, y, classes=classes)
+    assert [(e.n_iter_, len(e.loss_curve_), e.t_) for e in fresh] == [(1, 3, 450)] * 2
