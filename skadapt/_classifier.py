@@ -20,7 +20,15 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _config, _numba_cache
 from ._kernel import STATUS_NONFINITE_LOSS, train_epoch
-from ._network import ACTIVATIONS, direct_block, forward, init_params, layout, unpack
+from ._network import (
+    ACTIVATION_ALIASES,
+    ACTIVATIONS,
+    direct_block,
+    forward,
+    init_params,
+    layout,
+    unpack,
+)
 from .exceptions import DivergenceError, InconsistentSkadaptVersionWarning
 
 _EMPTY_INT = np.empty(0, np.int32)
@@ -40,15 +48,20 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     mechanism reported by Sardi et al. (2020); see the user guide.
 
     The same kernel runs the baselines a comparison needs: plain SGD, momentum,
-    Nesterov momentum, Adam, delta-bar-delta and online iRprop-.
+    Nesterov momentum, Adam, delta-bar-delta and iRprop- (full batch by
+    default).
 
     Parameters
     ----------
     hidden_layer_sizes : array-like of int, default=(100,)
         Number of units of each hidden layer; ``()`` gives a linear softmax
         classifier.
-    activation : {"sigmoid", "relu", "tanh"}, default="sigmoid"
-        Activation of the hidden units.
+    activation : {"sigmoid", "logistic", "relu", "tanh"}, default="sigmoid"
+        Activation of the hidden units. ``"logistic"`` is ``MLPClassifier``'s
+        name of the sigmoid, and the same activation. ``MLPClassifier``'s
+        ``"identity"`` is not offered: hidden units without an activation make
+        the network a linear model, which ``hidden_layer_sizes=()`` gives
+        directly.
     input_scaling : {"auto", "max_abs"} or None, default="auto"
         How the network sees the input features, learnt by the learner from the
         data of every ``fit`` and ``partial_fit`` call (running statistics), so
@@ -98,8 +111,14 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         the first layer's as the network sees its inputs). For the
         adaptive-gain rules it acts on the weights that step, i.e. that have a
         non-zero gradient.
-    batch_size : int, default=1
-        Examples per update; 1 is online learning.
+    batch_size : int, "auto" or None, default=None
+        Examples per update; 1 is online learning. None: the rule's own regime,
+        online (1) for every rule but ``"rprop"``, and for ``"rprop"`` one full
+        batch per epoch (every training example of the call; in
+        ``partial_fit``, every example of the call), since iRprop-'s sign steps
+        need the gradient of all the examples. ``"auto"``: ``min(200,
+        n_samples)``, as in ``MLPClassifier``. An int larger than the number of
+        examples is clipped to it (with a warning in ``fit``).
     max_iter : int, default=200
         Maximum number of epochs of ``fit``.
     tol : float or None, default=1e-4
@@ -280,13 +299,13 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions({*ACTIVATIONS, *ACTIVATION_ALIASES})],
         "direct_path": ["boolean"],
         "input_scaling": [StrOptions({"auto", "max_abs"}), None],
         "rule": [StrOptions(set(_config.RULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
@@ -330,7 +349,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         input_scaling="auto",
         learning_rate_init=0.001,
         alpha=0.0,
-        batch_size=1,
+        batch_size=None,
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=10,
@@ -870,14 +889,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             X_args = (X, np.empty(0, X.dtype), _EMPTY_INT, _EMPTY_INT, False, in_shift, in_scale)
         w_off, b_off, _ = layout(model.sizes, direct)
         net = (np.asarray(model.sizes, np.int64), w_off, b_off, g_off, icfg, fcfg)
-        batch_size = self.batch_size
-        if batch_size > n:
-            if not incremental:
-                warnings.warn(
-                    "Got `batch_size` larger than sample size. It is going to be clipped",
-                    stacklevel=3,
-                )
-            batch_size = n
+        batch_size, clipped = _config.batch_size(self, n)
+        if clipped and not incremental:
+            warnings.warn(
+                "Got `batch_size` larger than sample size. It is going to be clipped",
+                stacklevel=3,
+            )
         rng = model.state["rng"]
         epochs = 1 if incremental else self.max_iter
         best_loss = np.inf

@@ -49,7 +49,11 @@ _GROWTH = {"additive": R.GROWTH_ADDITIVE, "multiplicative": R.GROWTH_MULTIPLICAT
 _FALLBACK = {"reset": R.FALLBACK_RESET, "shrink": R.FALLBACK_SHRINK}
 _COHERENCE = {"sign": R.COHERENCE_SIGN, "trace": R.COHERENCE_TRACE}
 _BASE = {"gradient": R.BASE_GRADIENT, "rms": R.BASE_RMS, "sign": R.BASE_SIGN}
-_ACTIVATION = {"sigmoid": R.ACT_SIGMOID, "relu": R.ACT_RELU, "tanh": R.ACT_TANH}
+_ACTIVATION = {"sigmoid": R.ACT_SIGMOID, "logistic": R.ACT_SIGMOID, "relu": R.ACT_RELU,
+               "tanh": R.ACT_TANH}
+# the rules whose own regime is one update per epoch (batch_size=None): iRprop-'s sign
+# steps need the gradient of all the examples (online, it learns poorly)
+FULL_BATCH_RULES = ("rprop",)
 
 
 def effective_scope(est):
@@ -101,6 +105,20 @@ def check_rule_parameters(est):
         )
 
 
+def batch_size(est, n_samples):
+    """The examples per update of ``est.batch_size`` for a call that trains on
+    ``n_samples`` examples, and whether an int larger than that was clipped.
+
+    None: the rule's own regime, full batch for ``FULL_BATCH_RULES`` and online (1) for
+    the others; ``"auto"``: ``min(200, n_samples)``, as in MLPClassifier.
+    """
+    if est.batch_size is None:
+        return (n_samples if est.rule in FULL_BATCH_RULES else 1), False
+    if est.batch_size == "auto":
+        return min(200, n_samples), False
+    return min(est.batch_size, n_samples), est.batch_size > n_samples
+
+
 def make_config(est):
     """Integer and float configuration arrays for the kernel."""
     icfg = np.zeros(R.N_ICFG, np.int64)
@@ -143,7 +161,7 @@ def make_config(est):
         fcfg[R.F_GAIN_UP] = est.dbd_kappa
         fcfg[R.F_GAIN_DOWN] = 1.0 - est.dbd_phi
         fcfg[R.F_TRACE_DECAY] = est.dbd_theta
-    else:  # rprop: online iRprop- (Igel and Huesken 2000)
+    else:  # rprop: iRprop- (Igel and Huesken 2000), full batch by default (batch_size)
         icfg[R.I_GROWTH] = R.GROWTH_MULTIPLICATIVE
         icfg[R.I_FALLBACK] = R.FALLBACK_SHRINK
         icfg[R.I_COHERENCE] = R.COHERENCE_SIGN
