@@ -110,7 +110,8 @@ def _time_both(a, b, X, y, rule, args):
         def run(est, start):
             est.fit(X, y)
 
-    ests = {name: mod.DendriticClassifier((100,), rule=rule, **kw)
+    # batch_size=1: the online kernel for every rule (rprop's own default is full batch)
+    ests = {name: mod.DendriticClassifier((100,), rule=rule, batch_size=1, **kw)
             for name, mod in (("A", a), ("B", b))}
     for est in ests.values():
         warm_up(est)  # compile or load the cache

@@ -26,7 +26,15 @@ from ._kernel import (
     STATUS_NONFINITE_LOSS,
     train_epoch,
 )
-from ._network import ACTIVATIONS, direct_block, forward, init_params, layout, unpack
+from ._network import (
+    ACTIVATION_ALIASES,
+    ACTIVATIONS,
+    direct_block,
+    forward,
+    init_params,
+    layout,
+    unpack,
+)
 from .exceptions import DivergenceError, InconsistentSkadaptVersionWarning
 
 _EMPTY_INT = np.empty(0, np.int32)
@@ -46,15 +54,20 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     mechanism reported by Sardi et al. (2020); see the user guide.
 
     The same kernel runs the baselines a comparison needs: plain SGD, momentum,
-    Nesterov momentum, Adam, delta-bar-delta and online iRprop-.
+    Nesterov momentum, Adam, delta-bar-delta and iRprop- (full batch by
+    default).
 
     Parameters
     ----------
     hidden_layer_sizes : array-like of int, default=(100,)
         Number of units of each hidden layer; ``()`` gives a linear softmax
         classifier.
-    activation : {"sigmoid", "relu", "tanh"}, default="sigmoid"
-        Activation of the hidden units.
+    activation : {"sigmoid", "logistic", "relu", "tanh"}, default="sigmoid"
+        Activation of the hidden units. ``"logistic"`` is ``MLPClassifier``'s
+        name of the sigmoid, and the same activation. ``MLPClassifier``'s
+        ``"identity"`` is not offered: hidden units without an activation make
+        the network a linear model, which ``hidden_layer_sizes=()`` gives
+        directly.
     input_scaling : {"auto", "max_abs"} or None, default="auto"
         How the network sees the input features, learnt by the learner from the
         data of every ``fit`` and ``partial_fit`` call (running statistics), so
@@ -99,7 +112,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         detected are in ``drift_detected_``. None switches the detector off.
     rule : {"dendritic", "sgd", "momentum", "nesterov", "adam", \
             "delta_bar_delta", "rprop"}, default="dendritic"
-        Update rule.
+        Update rule. The parameters after ``verbose`` belong to one rule or
+        a few, and each says which rules read it; a parameter the chosen rule
+        does not read is accepted and ignored (it must still be a valid value
+        of its own, but is never checked against another parameter, and
+        changing it changes nothing).
     learning_rate_init : float, default=0.001
         Base step ``eta0`` of every rule (for ``"rprop"``: the initial step).
         0.001 is what the few-shot benchmark's validation draws chose for the
@@ -113,8 +130,14 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         the first layer's as the network sees its inputs). For the
         adaptive-gain rules it acts on the weights that step, i.e. that have a
         non-zero gradient.
-    batch_size : int, default=1
-        Examples per update; 1 is online learning.
+    batch_size : int, "auto" or None, default=None
+        Examples per update; 1 is online learning. None: the rule's own regime,
+        online (1) for every rule but ``"rprop"``, and for ``"rprop"`` one full
+        batch per epoch (every training example of the call; in
+        ``partial_fit``, every example of the call), since iRprop-'s sign steps
+        need the gradient of all the examples. ``"auto"``: ``min(200,
+        n_samples)``, as in ``MLPClassifier``. An int larger than the number of
+        examples is clipped to it (with a warning in ``fit``).
     max_iter : int, default=200
         Maximum number of epochs of ``fit``.
     tol : float or None, default=1e-4
@@ -140,55 +163,69 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     verbose : int, default=0
         Print the loss of each epoch.
     scope : {"synapse", "dendrite", "unit"}, default="synapse"
-        ``rule="dendritic"`` only: what shares one step size. ``"synapse"``: each
-        weight; ``"dendrite"``: each block of ``n_dendrites`` contiguous input
-        blocks of a unit (plus one for its bias), coherence measured on the
-        block's summed gradient; ``"unit"``: all incoming weights of a unit,
-        coherence measured on the unit's delta.
+        What shares one step size. ``"synapse"``: each weight; ``"dendrite"``:
+        each block of ``n_dendrites`` contiguous input blocks of a unit (plus
+        one for its bias), coherence measured on the block's summed gradient;
+        ``"unit"``: all incoming weights of a unit, coherence measured on the
+        unit's delta. Read by ``rule="dendritic"`` (the other rules run at
+        synapse scope).
     n_dendrites : int, default=4
-        Number of input blocks per unit with ``scope="dendrite"``.
+        Number of input blocks per unit with ``scope="dendrite"``. Read by
+        ``rule="dendritic"`` (with ``scope="dendrite"``).
     growth : {"additive", "multiplicative"}, default="additive"
         How the gain grows on a coherent step: ``gain += gain_up`` or
-        ``gain *= gain_up``.
+        ``gain *= gain_up``. Read by ``rule="dendritic"``.
     gain_up : float, default=0.1
-        Amount (additive) or factor (multiplicative, >= 1) of growth.
+        Amount (additive) or factor (multiplicative, >= 1) of growth. Read by
+        ``rule="dendritic"``.
     fallback : {"reset", "shrink"}, default="reset"
         What an incoherent step does: reset the gain to 1, or multiply it by
-        ``gain_down``.
+        ``gain_down``. Read by ``rule="dendritic"``.
     gain_down : float, default=0.5
-        Shrink factor of ``fallback="shrink"``.
+        Shrink factor of ``fallback="shrink"``. Read by ``rule="dendritic"`` (with
+        ``fallback="shrink"``).
     coherence : {"sign", "trace"}, default="trace"
         Compare the gradient's sign with the previous non-zero gradient's sign,
         or with an exponential trace of past gradients (the default: it was
         better than the sign at small N in the few-shot benchmark, confirmed on
-        fresh seeds; doc/few_shot.md).
+        fresh seeds; doc/few_shot.md). Read by ``rule="dendritic"``.
     trace_decay : float, default=0.7
-        Decay of the trace of ``coherence="trace"``.
+        Decay of the trace of ``coherence="trace"``. Read by ``rule="dendritic"`` (with
+        ``coherence="trace"``).
     relax_time : float or None, default=None
         Time constant, in examples seen, of the gain's relaxation toward 1
-        between events; ``None`` disables the relaxation.
+        between events; ``None`` disables the relaxation. Read by ``rule="dendritic"``.
     base : {"gradient", "rms", "sign"}, default="rms"
         The step the gain multiplies: the gradient, the gradient over the root
         of a running mean of its square (updated on events only, with
-        ``beta_2`` and ``epsilon``), or its sign.
+        ``beta_2`` and ``epsilon``), or its sign. Read by ``rule="dendritic"``.
     min_gain, max_gain : float, default=0.01, 10.0
         Bounds of the gain (the step size in units of ``learning_rate_init``) of
-        the adaptive-gain rules: dendritic, delta_bar_delta and rprop.
+        the adaptive-gain rules; ``min_gain <= 1 <= max_gain``. Read by
+        ``rule="dendritic"``, ``"delta_bar_delta"`` and ``"rprop"``.
     momentum : float, default=0.9
-        Momentum of ``"momentum"`` and ``"nesterov"``.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Adam's decay rates; ``beta_2`` also for ``base="rms"``.
+        Momentum of the velocity. Read by ``rule="momentum"`` and
+        ``"nesterov"``.
+    beta_1 : float, default=0.9
+        Adam's decay rate of the first moment. Read by ``rule="adam"``.
+    beta_2 : float, default=0.999
+        Adam's decay rate of the second moment, and that of the running mean
+        of ``base="rms"``. Read by ``rule="adam"`` and ``"dendritic"`` (with
+        ``base="rms"``).
     epsilon : float, default=1e-8
-        Adam's (and ``base="rms"``'s) numerical stabiliser.
+        Adam's (and ``base="rms"``'s) numerical stabiliser. Read by
+        ``rule="dendritic"`` (with ``base="rms"``) and ``"adam"``.
     dbd_kappa : float, default=0.1
         Delta-bar-delta's additive increase, in units of ``learning_rate_init``.
+        Read by ``rule="delta_bar_delta"``.
     dbd_phi : float, default=0.1
         Delta-bar-delta's multiplicative decrease (the step is multiplied by
-        ``1 - dbd_phi``).
+        ``1 - dbd_phi``). Read by ``rule="delta_bar_delta"``.
     dbd_theta : float, default=0.7
-        Delta-bar-delta's trace decay.
+        Delta-bar-delta's trace decay. Read by ``rule="delta_bar_delta"``.
     rprop_increase, rprop_decrease : float, default=1.2, 0.5
-        iRprop-'s step factors on agreeing and disagreeing signs.
+        iRprop-'s step factors on agreeing and disagreeing signs. Read by
+        ``rule="rprop"``.
 
     Attributes
     ----------
@@ -226,14 +263,19 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         (``drift_threshold``) declared a change and cleared the direct path, since
         the last fresh ``fit``, oldest first (empty if none).
     n_iter_ : int
-        Epochs run by the last ``fit`` (or counted over ``partial_fit`` calls).
+        Epochs run by the last call, as ``MLPClassifier`` counts them: those of
+        the last ``fit`` (a ``warm_start`` fit counts its own epochs only), and
+        1 after ``partial_fit``. ``loss_curve_`` and ``t_`` count over every call
+        since the model was started.
     t_ : int
-        Training examples seen by the learner.
+        Training examples seen by the learner since the model was started
+        (over ``warm_start`` fits and ``partial_fit`` calls).
     loss_ : float
         Mean weighted cross-entropy of the last epoch (each example's loss
         taken before its update) plus the L2 term.
     loss_curve_ : list of float
-        ``loss_`` after each epoch.
+        ``loss_`` after each epoch since the model was started (a ``warm_start``
+        fit and ``partial_fit`` append to it).
     best_loss_ : float or None
         Lowest ``loss_`` seen (``None`` with ``early_stopping``).
     validation_scores_ : list of float or None
@@ -280,14 +322,14 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions({*ACTIVATIONS, *ACTIVATION_ALIASES})],
         "direct_path": ["boolean"],
         "input_scaling": [StrOptions({"auto", "max_abs"}), None],
         "drift_threshold": [Interval(Real, 0, None, closed="neither"), None],
         "rule": [StrOptions(set(_config.RULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
@@ -338,7 +380,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         drift_threshold=10.0,
         learning_rate_init=0.001,
         alpha=0.0,
-        batch_size=1,
+        batch_size=None,
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=10,
@@ -702,7 +744,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         sizes = [X.shape[1], *[int(h) for h in hidden], len(classes)]
         direct = bool(self.direct_path) and len(hidden) > 0
         scope = _config.effective_scope(self)
-        key = (self.rule, scope, self.n_dendrites)
+        # (n_dendrites shapes the optimiser state of the dendrite scope only)
+        key = (self.rule, scope, self.n_dendrites if scope == "dendrite" else None)
         if reuse:
             if list(self._sizes) != sizes:
                 raise ValueError(
@@ -730,8 +773,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                     # relaxation switched on: every element's clock starts now
                     state["glast"][:] = state["counters"][0]
                 state["clock_on"] = self._clock_on()
-                return _Model(classes, sizes, params, state, list(self.loss_curve_),
-                              self.n_iter_)
+                return _Model(classes, sizes, params, state, list(self.loss_curve_))
             dtype = params.dtype
             rng = _copy_rng(old["rng"])
         else:
@@ -757,8 +799,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             state.update({k: old[k] for k in ("in_stats", "in_transform", "drift",
                                                "drift_detected") if k in old})
         curve = list(self.loss_curve_) if reuse else []
-        n_iter = self.n_iter_ if reuse else 0
-        return _Model(classes, sizes, params, state, curve, n_iter)
+        return _Model(classes, sizes, params, state, curve)
 
     def _state_not_written(self):
         """The optimiser-state arrays that training in the current configuration never
@@ -840,8 +881,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
     def _divergence(self, what, epoch):
         return DivergenceError(
-            f"Training diverged: the {what} became non-finite during epoch {epoch} "
-            f"(rule={self.rule!r}, learning_rate_init={self.learning_rate_init}). The "
+            f"Training diverged: the {what} became non-finite during epoch {epoch} of this "
+            f"call (rule={self.rule!r}, learning_rate_init={self.learning_rate_init}). The "
             "estimator keeps its previous state. Lower learning_rate_init or max_gain, or "
             "scale the input (e.g. with StandardScaler)."
         )
@@ -890,14 +931,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             X_args = (X, np.empty(0, X.dtype), _EMPTY_INT, _EMPTY_INT, False, in_shift, in_scale)
         w_off, b_off, _ = layout(model.sizes, direct)
         net = (np.asarray(model.sizes, np.int64), w_off, b_off, g_off, icfg, fcfg)
-        batch_size = self.batch_size
-        if batch_size > n:
-            if not incremental:
-                warnings.warn(
-                    "Got `batch_size` larger than sample size. It is going to be clipped",
-                    stacklevel=3,
-                )
-            batch_size = n
+        batch_size, clipped = _config.batch_size(self, n)
+        if clipped and not incremental:
+            warnings.warn(
+                "Got `batch_size` larger than sample size. It is going to be clipped",
+                stacklevel=3,
+            )
         rng = model.state["rng"]
         epochs = 1 if incremental else self.max_iter
         best_loss = np.inf
@@ -1351,15 +1390,17 @@ class _ClassesProbe:
 
 
 class _Model:
-    """A model being trained: parameters, optimiser state and history."""
+    """A model being trained: parameters, optimiser state and history (``curve``, the
+    loss of every epoch since the model was started; ``n_iter``, the epochs of this call,
+    as MLPClassifier counts its ``n_iter_``)."""
 
-    def __init__(self, classes, sizes, params, state, curve, n_iter):
+    def __init__(self, classes, sizes, params, state, curve):
         self.classes = classes
         self.sizes = sizes
         self.params = params
         self.state = state
         self.curve = curve
-        self.n_iter = n_iter
+        self.n_iter = 0
 
     def score(self, X, y_idx, sw, activation):
         coefs, intercepts = unpack(self.params, self.sizes)

@@ -8,6 +8,36 @@ RULES = ("dendritic", "sgd", "momentum", "nesterov", "adam", "delta_bar_delta", 
 BASELINE_RULES = ("sgd", "momentum", "nesterov", "adam")
 GAIN_RULES = ("dendritic", "delta_bar_delta", "rprop")
 
+# Which rule reads which of the rule-specific parameters: the one place that knows it.
+# A parameter a rule does not read is accepted and ignored (it must pass its own
+# constraint in ``_parameter_constraints``, but is never checked against another
+# parameter, and changing it changes nothing: tests/test_rule_parameters.py). The
+# parameters outside this table (the network, ``learning_rate_init``, ``alpha``,
+# ``batch_size``, the stopping and data options) are read by every rule. Within
+# ``rule="dendritic"`` some are read only in some configurations (``n_dendrites`` with
+# ``scope="dendrite"``, ``gain_down`` with ``fallback="shrink"``, ``trace_decay`` with
+# ``coherence="trace"``, ``beta_2`` and ``epsilon`` with ``base="rms"``), as each one's
+# docstring says.
+_GAIN_BOUNDS = frozenset({"min_gain", "max_gain"})
+RULE_PARAMETERS = {
+    "dendritic": frozenset({
+        "scope", "n_dendrites", "growth", "gain_up", "fallback", "gain_down", "coherence",
+        "trace_decay", "relax_time", "base", "beta_2", "epsilon",
+    }) | _GAIN_BOUNDS,
+    "sgd": frozenset(),
+    "momentum": frozenset({"momentum"}),
+    "nesterov": frozenset({"momentum"}),
+    "adam": frozenset({"beta_1", "beta_2", "epsilon"}),
+    "delta_bar_delta": frozenset({"dbd_kappa", "dbd_phi", "dbd_theta"}) | _GAIN_BOUNDS,
+    "rprop": frozenset({"rprop_increase", "rprop_decrease"}) | _GAIN_BOUNDS,
+}
+RULE_SPECIFIC_PARAMETERS = frozenset().union(*RULE_PARAMETERS.values())
+
+
+def rules_reading(param):
+    """The rules that read the rule-specific parameter ``param``, in ``RULES`` order."""
+    return tuple(rule for rule in RULES if param in RULE_PARAMETERS[rule])
+
 _BASELINE_CODE = {
     "sgd": R.RULE_SGD,
     "momentum": R.RULE_MOMENTUM,
@@ -19,7 +49,11 @@ _GROWTH = {"additive": R.GROWTH_ADDITIVE, "multiplicative": R.GROWTH_MULTIPLICAT
 _FALLBACK = {"reset": R.FALLBACK_RESET, "shrink": R.FALLBACK_SHRINK}
 _COHERENCE = {"sign": R.COHERENCE_SIGN, "trace": R.COHERENCE_TRACE}
 _BASE = {"gradient": R.BASE_GRADIENT, "rms": R.BASE_RMS, "sign": R.BASE_SIGN}
-_ACTIVATION = {"sigmoid": R.ACT_SIGMOID, "relu": R.ACT_RELU, "tanh": R.ACT_TANH}
+_ACTIVATION = {"sigmoid": R.ACT_SIGMOID, "logistic": R.ACT_SIGMOID, "relu": R.ACT_RELU,
+               "tanh": R.ACT_TANH}
+# the rules whose own regime is one update per epoch (batch_size=None): iRprop-'s sign
+# steps need the gradient of all the examples (online, it learns poorly)
+FULL_BATCH_RULES = ("rprop",)
 
 
 def effective_scope(est):
@@ -56,17 +90,33 @@ def group_layout(sizes, scope, n_dendrites, direct_path=False):
 
 
 def check_rule_parameters(est):
-    """Cross-parameter checks that ``_parameter_constraints`` cannot express."""
-    if est.rule == "dendritic" and est.growth == "multiplicative" and est.gain_up < 1.0:
+    """Cross-parameter checks that ``_parameter_constraints`` cannot express, made only
+    for a rule that reads the parameters involved (``RULE_PARAMETERS``)."""
+    reads = RULE_PARAMETERS[est.rule]
+    if {"growth", "gain_up"} <= reads and est.growth == "multiplicative" and est.gain_up < 1.0:
         raise ValueError(
             "gain_up must be >= 1 when growth='multiplicative' "
             f"(it is the factor a coherent step multiplies the gain by); got {est.gain_up}."
         )
-    if est.min_gain > 1.0 or est.max_gain < 1.0:
+    if _GAIN_BOUNDS <= reads and (est.min_gain > 1.0 or est.max_gain < 1.0):
         raise ValueError(
             "min_gain <= 1 <= max_gain is required (the gain starts at 1); got "
             f"min_gain={est.min_gain}, max_gain={est.max_gain}."
         )
+
+
+def batch_size(est, n_samples):
+    """The examples per update of ``est.batch_size`` for a call that trains on
+    ``n_samples`` examples, and whether an int larger than that was clipped.
+
+    None: the rule's own regime, full batch for ``FULL_BATCH_RULES`` and online (1) for
+    the others; ``"auto"``: ``min(200, n_samples)``, as in MLPClassifier.
+    """
+    if est.batch_size is None:
+        return (n_samples if est.rule in FULL_BATCH_RULES else 1), False
+    if est.batch_size == "auto":
+        return min(200, n_samples), False
+    return min(est.batch_size, n_samples), est.batch_size > n_samples
 
 
 def make_config(est):
@@ -111,7 +161,7 @@ def make_config(est):
         fcfg[R.F_GAIN_UP] = est.dbd_kappa
         fcfg[R.F_GAIN_DOWN] = 1.0 - est.dbd_phi
         fcfg[R.F_TRACE_DECAY] = est.dbd_theta
-    else:  # rprop: online iRprop- (Igel and Huesken 2000)
+    else:  # rprop: iRprop- (Igel and Huesken 2000), full batch by default (batch_size)
         icfg[R.I_GROWTH] = R.GROWTH_MULTIPLICATIVE
         icfg[R.I_FALLBACK] = R.FALLBACK_SHRINK
         icfg[R.I_COHERENCE] = R.COHERENCE_SIGN

@@ -6,6 +6,8 @@ from scipy.special import expit
 from sklearn.utils.extmath import safe_sparse_dot
 
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
+# other names of the same activations: MLPClassifier's name of the sigmoid
+ACTIVATION_ALIASES = {"logistic": "sigmoid"}
 
 
 def layout(sizes, direct_path=False):
@@ -50,6 +52,7 @@ def init_params(sizes, activation, rng, dtype, direct_path=False):
     starts as the zero linear model (every class equally likely), learns through the
     direct path first and grows its hidden path from the examples (the same draws, so
     the hidden layers start as without a direct path)."""
+    activation = ACTIVATION_ALIASES.get(activation, activation)
     w_off, b_off, n_params = layout(sizes, direct_path)
     params = np.empty(n_params, dtype=dtype)
     for l in range(len(sizes) - 1):
@@ -96,6 +99,7 @@ def _act(z, activation):
 def forward(X, coefs, intercepts, activation, direct_coef=None):
     """Output-layer logits for X (dense or sparse), shape (n_samples, n_outputs);
     ``direct_coef``: the direct path's weights, whose ``X @ direct_coef`` adds to them."""
+    activation = ACTIVATION_ALIASES.get(activation, activation)
     a = X
     n_layers = len(coefs)
     for l in range(n_layers):

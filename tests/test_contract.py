@@ -63,7 +63,7 @@ def test_fit_equals_repeated_partial_fit(digits, params, shuffle):
     for _ in range(3):
         inc.partial_fit(X, y, classes=np.unique(y))
     _params_equal(fitted, inc)
-    assert inc.n_iter_ == fitted.n_iter_ == 3
+    assert fitted.n_iter_ == 3 and inc.n_iter_ == 1  # the last call's epochs, as in MLP
     assert inc.t_ == fitted.t_ == 3 * len(y)
     np.testing.assert_allclose(inc.loss_curve_, fitted.loss_curve_)
 
@@ -244,6 +244,12 @@ def test_invalid_parameters_are_rejected_the_sklearn_way(digits):
         DendriticClassifier(rule="hebbian").fit(X, y)
     with pytest.raises(InvalidParameterError, match="'scope' parameter"):
         DendriticClassifier(scope="axon").fit(X, y)
+    # MLPClassifier's "identity": no such activation here; the error names the ones there are
+    with pytest.raises(InvalidParameterError, match=r"'activation' parameter .* must be a str "
+                       r"among \{.*'sigmoid'.*\}\. Got 'identity' instead"):
+        DendriticClassifier(activation="identity").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'batch_size' parameter"):
+        DendriticClassifier(batch_size="full").fit(X, y)
     with pytest.raises(InvalidParameterError, match="'learning_rate_init' parameter"):
         DendriticClassifier(learning_rate_init=0).fit(X, y)
     with pytest.raises(ValueError, match="gain_up must be >= 1"):
@@ -405,3 +411,102 @@ def test_warm_start_with_another_direct_path_setting_is_a_clear_error(digits):
     np.testing.assert_array_equal(est._params, before)
     plain = DendriticClassifier((5,), max_iter=1, direct_path=False).fit(X, y)
     assert plain.direct_coef_ is None and plain.direct_step_sizes_ is None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_n_iter_loss_curve_and_t_count_as_mlpclassifier_counts_them():
+    """n_iter_: the epochs of the last call (a warm-start fit's own, 1 for partial_fit);
+    loss_curve_ and t_: over every call since the model was started. The same sequence of
+    calls on MLPClassifier gives the same three numbers after each call."""
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = load_iris(return_X_y=True)
+    classes = np.unique(y)
+    ours = DendriticClassifier((5,), max_iter=3, tol=None, warm_start=True, random_state=0)
+    # (tol=0 and a patience of max_iter: MLPClassifier runs every epoch too)
+    mlp = MLPClassifier((5,), solver="sgd", max_iter=3, tol=0.0, n_iter_no_change=50,
+                        warm_start=True, random_state=0)
+    calls = [
+        ("fit", {}), ("fit", dict(max_iter=2)), ("partial_fit", {}), ("partial_fit", {}),
+        ("fit", dict(max_iter=4)), ("fit", dict(warm_start=False, max_iter=2)),
+        ("partial_fit", {}),
+    ]
+    seen = []
+    for method, params in calls:
+        counts = []
+        for est in (ours, mlp):
+            est.set_params(**params)
+            if method == "fit":
+                est.fit(X, y)
+            else:
+                est.partial_fit(X, y, classes=classes)
+            counts.append((est.n_iter_, len(est.loss_curve_), est.t_))
+        assert counts[0] == counts[1], (method, params, counts)
+        seen.append(counts[0])
+    assert seen == [(3, 3, 450), (2, 5, 750), (1, 6, 900), (1, 7, 1050), (4, 11, 1650),
+                    (2, 2, 300), (1, 3, 450)]
+    fresh = [DendriticClassifier((5,), random_state=0), MLPClassifier((5,), random_state=0)]
+    for est in fresh:
+        for _ in range(3):
+            est.partial_fit(X, y, classes=classes)
+    assert [(e.n_iter_, len(e.loss_curve_), e.t_) for e in fresh] == [(1, 3, 450)] * 2
+
+
+def test_logistic_is_the_sigmoid(digits):
+    """MLPClassifier's name of the sigmoid gives the same model, bit for bit."""
+    X, y = digits[0][:300], digits[1][:300]
+    kw = dict(hidden_layer_sizes=(10, 5), max_iter=2, tol=None, random_state=0)
+    logistic = DendriticClassifier(activation="logistic", **kw).fit(X, y)
+    sigmoid = DendriticClassifier(activation="sigmoid", **kw).fit(X, y)
+    _params_equal(logistic, sigmoid)
+    np.testing.assert_array_equal(logistic.predict_proba(X), sigmoid.predict_proba(X))
+    logistic.partial_fit(X, y)
+    sigmoid.partial_fit(X, y)
+    _params_equal(logistic, sigmoid)
+    relu = DendriticClassifier(activation="relu", **kw).fit(X, y)
+    assert not np.array_equal(relu._params, sigmoid._params)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_batch_size_none_is_the_rules_own_regime(digits, rule):
+    """None: one update per example (online), and for rprop one per epoch (full batch);
+    the same model as the explicit int, bit for bit, in fit and in partial_fit."""
+    X, y = digits[0][:150], digits[1][:150]
+    kw = dict(hidden_layer_sizes=(10,), max_iter=3, tol=None, random_state=0, rule=rule)
+    own = DendriticClassifier(**kw).fit(X, y)
+    per_update = len(y) if rule == "rprop" else 1
+    explicit = DendriticClassifier(batch_size=per_update, **kw).fit(X, y)
+    _params_equal(own, explicit)
+    assert own._state["counters"][1] == 3 * len(y) // per_update
+    own.partial_fit(X[:50], y[:50])
+    explicit.set_params(batch_size=50 if rule == "rprop" else 1).partial_fit(X[:50], y[:50])
+    _params_equal(own, explicit)
+    assert own._state["counters"][1] == 3 * len(y) // per_update + 50 // min(per_update, 50)
+
+
+@pytest.mark.parametrize("n", [150, 450])
+def test_batch_size_auto_is_mlpclassifiers(digits, n, recwarn):
+    """"auto": min(200, n_samples) examples per update, without a clipping warning."""
+    X, y = digits[0][:n], digits[1][:n]
+    kw = dict(hidden_layer_sizes=(10,), max_iter=2, tol=None, random_state=0)
+    auto = DendriticClassifier(batch_size="auto", **kw).fit(X, y)
+    explicit = DendriticClassifier(batch_size=min(200, n), **kw).fit(X, y)
+    _params_equal(auto, explicit)
+    assert auto._state["counters"][1] == 2 * -(-n // 200)
+    assert not [w for w in recwarn if "clipped" in str(w.message)]
+
+
+def test_rprop_learns_in_its_own_regime(digits):
+    """Full batch (the default for rprop) learns digits and iris; online iRprop- learns
+    markedly worse (its sign steps need the gradient of all the examples)."""
+    X, y = digits
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, stratify=y, random_state=0)
+    kw = dict(rule="rprop", random_state=0)
+    rprop = DendriticClassifier(**kw).fit(X_tr, y_tr)
+    assert rprop._state["counters"][1] == rprop.n_iter_  # one update per epoch
+    online = DendriticClassifier(batch_size=1, **kw).fit(X_tr, y_tr)
+    assert rprop.score(X_te, y_te) > 0.95
+    assert rprop.score(X_te, y_te) > online.score(X_te, y_te) + 0.05
+    Xi, yi = load_iris(return_X_y=True)
+    Xi_tr, Xi_te, yi_tr, yi_te = train_test_split(Xi, yi, stratify=yi, random_state=0)
+    assert DendriticClassifier(**kw).fit(Xi_tr, yi_tr).score(Xi_te, yi_te) > 0.9

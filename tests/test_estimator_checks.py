@@ -15,7 +15,12 @@ CONFIGS = [
     DendriticClassifier(rule="nesterov", learning_rate_init=0.01, hidden_layer_sizes=(20, 10)),
     DendriticClassifier(rule="adam"),
     DendriticClassifier(rule="delta_bar_delta", learning_rate_init=0.02),
-    DendriticClassifier(rule="rprop", hidden_layer_sizes=(10,), learning_rate_init=0.001),
+    # rprop in its own regime (batch_size=None: full batch), with the default network and
+    # with a deep relu one (online, it failed check_classifiers_train: issue #17)
+    DendriticClassifier(rule="rprop"),
+    DendriticClassifier(rule="rprop", activation="relu", hidden_layer_sizes=(20, 10)),
+    # MLPClassifier's spellings
+    DendriticClassifier(rule="adam", activation="logistic", batch_size="auto"),
     DendriticClassifier(batch_size=8, learning_rate_init=0.01),
 ]
 
