@@ -7,6 +7,7 @@ update rules are in ``skadapt/_rules.py`` and the compiled training loop in
 
 from ._classifier import DendriticClassifier
 from ._export import _install_onnx_hook, register_onnx_converter
+from ._numba_cache import warm_cache
 from .exceptions import DivergenceError
 from .parallel import fit_parallel
 
@@ -17,6 +18,7 @@ __all__ = [
     "DivergenceError",
     "fit_parallel",
     "register_onnx_converter",
+    "warm_cache",
     "__version__",
 ]
 

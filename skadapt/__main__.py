@@ -24,7 +24,7 @@ from .compare import (
     summarize,
 )
 
-_COMMANDS = ("compare",)
+_COMMANDS = ("compare", "warm-cache")
 _TEST_SIZE = 0.3
 # Means closer than this are equal (the same accuracies summed in another order).
 _TIE_TOL = 1e-9
@@ -80,6 +80,14 @@ def _parser(prog):
                          help="also write the learning-curve figure (needs matplotlib; the "
                          "directory must exist)")
     compare.add_argument("--version", action="version", version=f"skadapt {__version__}")
+    warm = commands.add_parser(
+        "warm-cache",
+        help="compile the training kernel ahead (e.g. before a parallel search)",
+        description="Compile the training kernel (or load it from Numba's on-disk cache) "
+        "for each weight dtype, so that later fits and processes do not compile it.",
+    )
+    warm.add_argument("--dtypes", default="float64,float32",
+                      help="comma-separated weight dtypes (float64, float32); default: both")
     return parser, compare
 
 
@@ -193,6 +201,16 @@ def main(argv=None, prog="skadapt"):
         argv.insert(0, "compare")
     parser, compare = _parser(prog)
     args = parser.parse_args(argv)
+    if args.command == "warm-cache":
+        from ._numba_cache import warm_cache
+
+        dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
+        bad = [d for d in dtypes if d not in ("float64", "float32")]
+        if bad or not dtypes:
+            parser.error(f"warm-cache --dtypes: expected float64 and/or float32, got "
+                         f"{args.dtypes!r}")
+        warm_cache(dtypes, verbose=True)
+        return 0
 
     sizes = args.sizes
     repeats = args.repeats

@@ -9,6 +9,13 @@ left truncated by a process killed while writing it, is not: Numba (up to at lea
 cached function of skadapt's compiled modules (or, where that fails too, stops
 caching them in this process), and calls again, which recompiles.
 
+The first compilation of the kernel for an input dtype takes about 20 s (it is then
+cached). :func:`call` says so, once, in an
+:class:`~sklearn.exceptions.EfficiencyWarning`, and compiles under a lock file in the
+cache's folder: processes that start cold together (the workers of a parallel search)
+compile once, one after the other loading what the first wrote, instead of each
+compiling on a shared CPU. :func:`warm_cache` compiles ahead of time.
+
 A *stale* cache is one Numba cannot see: it checks the timestamp of the file that
 defines a cached function, not of the files whose functions it inlined, so after
 ``_rules.py`` changes (an edit, an upgrade that leaves ``__pycache__``) the cached
@@ -17,13 +24,18 @@ fingerprint of the compiled modules' sources with the one stored beside the cach
 and, if they differ, resets the caches (once per process).
 """
 
+import contextlib
 import hashlib
 import os
+import sys
+import time
 import traceback
 import warnings
 
+import numpy as np
 from numba.core.caching import NullCache
 from numba.core.dispatcher import Dispatcher
+from sklearn.exceptions import EfficiencyWarning
 
 _CACHING_FILE = os.path.join("numba", "core", "caching.py")
 
@@ -100,9 +112,136 @@ def ensure_fresh():
     return True
 
 
+# Argument kinds (each argument's dtype, or type) that ``call`` has run with in this
+# process: a call of another kind may compile, and takes the lock first.
+_ready = set()
+_LOCK_NAME = "skadapt-compile.lock"
+
+
+def _will_compile(func, args):
+    """Whether ``func(*args)`` compiles: no version for these argument types in this
+    process or in the on-disk cache. None where that cannot be told (Numba's cache
+    internals changed)."""
+    try:
+        sig = tuple(func.typeof_pyval(a) for a in args)
+        if sig in func.overloads:
+            return False
+        cache = func._cache
+        if isinstance(cache, NullCache):
+            return True
+        key = cache._index_key(sig, func.targetctx.codegen())
+        return key not in cache._cache_file._load_index()
+    except Exception:
+        return None
+
+
+@contextlib.contextmanager
+def _compile_lock():
+    """An exclusive lock on a file in the kernel's cache folder, held while this process
+    compiles or loads the kernel; no lock where there is no cache folder, no ``fcntl``
+    (Windows) or the folder is not writable."""
+    stamp = _stamp_path()
+    try:
+        import fcntl
+
+        os.makedirs(os.path.dirname(stamp), exist_ok=True)
+        fd = os.open(os.path.join(os.path.dirname(stamp), _LOCK_NAME),
+                     os.O_RDWR | os.O_CREAT, 0o666)
+    except Exception:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # (releases the lock)
+
+
+def _announce_compilation(args):
+    # the weights' dtype: that of the largest float vector (the flat parameters)
+    params = max((a for a in args if isinstance(a, np.ndarray) and a.ndim == 1
+                  and a.dtype.kind == "f"), key=lambda a: a.size, default=None)
+    dtype = "its" if params is None else params.dtype.name
+    stamp = _stamp_path()
+    where = f" in {os.path.dirname(stamp)}" if stamp else ""
+    warnings.warn(
+        f"skadapt is compiling its training kernel for {dtype} weights, once: "
+        f"this first fit takes 15-30 s; later fits and processes load it from Numba's "
+        f"cache{where}. To compile ahead, e.g. before a parallel search, run "
+        "skadapt.warm_cache() or `python -m skadapt warm-cache`.",
+        EfficiencyWarning,
+        stacklevel=_outside_skadapt(),
+    )
+
+
+def _outside_skadapt():
+    """The ``stacklevel`` of the first frame outside skadapt's package and
+    scikit-learn's fit wrapper: the user's ``fit`` call (or the library's that made it)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    wrapper = os.path.join("sklearn", "base.py")  # (its fit-context decorator)
+    frame, level = sys._getframe(2), 2  # (the warning's caller, from inside this module)
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not (path.startswith(here) or path.endswith(wrapper)):
+            break
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warm_cache(dtypes=("float64", "float32"), verbose=False):
+    """Compile (or load from Numba's on-disk cache) the training kernel ahead of time.
+
+    The kernel is compiled once per weight dtype (float64 for float64 input, float32
+    for float32 input; dense and sparse input, online and mini-batch training and every
+    rule share that compilation) and cached on disk, next to skadapt's sources or under
+    ``NUMBA_CACHE_DIR``. The first compilation takes 15-30 s; loading it from the cache
+    about a second per process. Calling this once before a search with process workers
+    (``GridSearchCV(n_jobs=...)``) lets each worker load the kernel instead of
+    compiling it; concurrent cold compilations are serialised by a lock file anyway,
+    so that they cost no more than one.
+
+    Parameters
+    ----------
+    dtypes : iterable of {"float64", "float32"}, default=("float64", "float32")
+        The dtypes to compile for.
+    verbose : bool, default=False
+        Print the time each dtype took.
+
+    Returns
+    -------
+    seconds : dict
+        Seconds taken per dtype (compiling, or loading from the cache, plus a tiny fit).
+
+    Examples
+    --------
+    >>> import skadapt
+    >>> seconds = skadapt.warm_cache(dtypes=["float64"])
+    >>> sorted(seconds)
+    ['float64']
+    """
+    from ._classifier import DendriticClassifier
+
+    out = {}
+    for name in dtypes:
+        dtype = np.dtype(name)
+        if dtype not in (np.float64, np.float32):
+            raise ValueError(f"dtypes must be 'float64' or 'float32'; got {name!r}.")
+        X = np.eye(4, dtype=dtype)
+        y = np.arange(4) % 2
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EfficiencyWarning)
+            DendriticClassifier((2,), max_iter=1, tol=None, random_state=0).fit(X, y)
+        out[dtype.name] = time.perf_counter() - t0
+        if verbose:
+            print(f"skadapt kernel for {dtype.name}: ready in {out[dtype.name]:.1f} s")
+    return out
+
+
 def call(func, *args):
     """``func(*args)``, after :func:`ensure_fresh` (once per process), recompiling
-    once if Numba's on-disk cache cannot be read."""
+    once if Numba's on-disk cache cannot be read. The first call of each kind of
+    arguments in a process runs under the compile lock, and warns if it compiles."""
     global _checked
     if not _checked:
         _checked = True
@@ -111,6 +250,18 @@ def call(func, *args):
         except Exception as exc:  # never let the check itself break a fit
             warnings.warn(f"skadapt could not check its Numba cache: {exc}", RuntimeWarning,
                           stacklevel=2)
+    kind = tuple((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a) for a in args)
+    if kind in _ready:
+        return _call(func, args)
+    with _compile_lock():
+        if _will_compile(func, args):
+            _announce_compilation(args)
+        out = _call(func, args)
+    _ready.add(kind)
+    return out
+
+
+def _call(func, args):
     try:
         return func(*args)
     except Exception as exc:

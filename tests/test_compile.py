@@ -13,6 +13,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 CODE = textwrap.dedent("""
     import json
     from numba.core import event
@@ -39,19 +41,54 @@ CODE = textwrap.dedent("""
 """)
 
 
-def test_kernel_compiles_once_per_dtype_without_literal_copies(tmp_path):
+def _compiled_kernel(stdout):
+    compiled = json.loads(stdout.strip().splitlines()[-1])
+    return [(name, args) for module, name, args in compiled if module == "skadapt._kernel"]
+
+
+def test_kernel_compiles_once_per_dtype_without_literal_copies_and_once_for_two_processes(
+        tmp_path):
+    """Two processes started together on an empty cache: the compile lock lets one
+    compile (it says so once, in an EfficiencyWarning) and the other load what it wrote;
+    a third process later loads it too, without a word."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True,
-                         text=True, check=True, timeout=600)
-    compiled = json.loads(out.stdout.strip().splitlines()[-1])
-    kernel = [(name, args) for module, name, args in compiled if module == "skadapt._kernel"]
-    names = [name for name, _ in kernel]
+    procs = [subprocess.Popen([sys.executable, "-c", CODE], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    kernels = [_compiled_kernel(out) for out, _ in outs]
+    notices = [err.count("EfficiencyWarning: skadapt is compiling") for _, err in outs]
+    compiler = [i for i, k in enumerate(kernels) if k]
+    assert len(compiler) == 1, kernels  # one compiled, the other loaded
+    assert notices[compiler[0]] == 1 and sum(notices) == 1, notices
+    names = [name for name, _ in kernels[compiler[0]]]
     # dense and sparse input, online and mini-batch: one compilation of each function
     for name in ("train_epoch", "sample_gradient", "apply_update", "online_update",
                  "gather_nonzeros"):
         assert names.count(name) == 1, (name, names)
-    literal = [(name, args) for name, args in kernel if any("Literal" in a for a in args)]
+    literal = [(name, args) for name, args in kernels[compiler[0]]
+               if any("Literal" in a for a in args)]
     assert literal == []
+    later = subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True,
+                           text=True, check=True, timeout=600)
+    assert _compiled_kernel(later.stdout) == []
+    assert "EfficiencyWarning" not in later.stderr
+
+
+def test_warm_cache_and_its_command(capsys):
+    from skadapt import warm_cache
+    from skadapt.__main__ import main
+
+    seconds = warm_cache(dtypes=["float32"])
+    assert list(seconds) == ["float32"] and seconds["float32"] > 0
+    with pytest.raises(ValueError, match="float64' or 'float32"):
+        warm_cache(dtypes=["int64"])
+    assert main(["warm-cache", "--dtypes", "float64"], prog="skadapt") == 0
+    assert "skadapt kernel for float64: ready in" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["warm-cache", "--dtypes", "float16"], prog="skadapt")
+    assert exit_.value.code == 2
+    assert "expected float64 and/or float32" in capsys.readouterr().err
 
 
 def test_importing_skadapt_leaves_model_selection_unimported():
