@@ -939,6 +939,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             )
         rng = model.state["rng"]
         epochs = 1 if incremental else self.max_iter
+        n_curve_before = len(model.curve)
         best_loss = np.inf
         best_score = -np.inf
         best_params = None
@@ -1011,6 +1012,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         if best_params is not None:
             model.params[...] = best_params
         _input_weights_to_raw(model.params, model.sizes, shift, scale)
+        if not incremental:
+            _warn_if_nothing_learned(model.curve[n_curve_before:], y_idx, sw,
+                                     len(model.classes))
         # commit
         if incremental and getattr(self, "_params", None) is not None:
             # the replaced arrays hold the next partial_fit call's copy (see _start_model)
@@ -1221,6 +1225,9 @@ _DENSE_FEATURE = 0.9
 # The change detector's tolerance (the rise of the error probability over its running
 # mean that is not yet evidence of a change), and the most changes one epoch can log.
 _DRIFT_TOLERANCE = 0.05
+# A fit whose best epoch's loss is not below this share of the class frequencies' learned
+# nothing worth its name (see _warn_if_nothing_learned).
+_NOTHING_LEARNED = 0.99
 _DRIFT_LOG = 65
 
 
@@ -1350,6 +1357,29 @@ def _copy_state(state, into=None, copy_rng=True, share=()):
             else _copy_rng(v, into.get(k)) if copy_rng and isinstance(v, np.random.RandomState)
             else v
             for k, v in state.items()}
+
+
+def _warn_if_nothing_learned(curve, y_idx, sw, n_classes):
+    """Warn if no epoch of a fit got the (prequential) training loss below that of
+    always predicting the training data's (weighted) class frequencies: the model then
+    predicts little more than the majority class."""
+    if not curve:
+        return
+    freq = np.bincount(y_idx, weights=sw, minlength=n_classes) / sw.sum()
+    with np.errstate(divide="ignore"):
+        prior = float(-(sw * np.log(freq[y_idx])).sum() / y_idx.shape[0])
+    best = min(curve)
+    if prior > 0 and best >= _NOTHING_LEARNED * prior:
+        warnings.warn(
+            f"The model learned nothing beyond the class frequencies: its lowest training "
+            f"loss over the epochs of this fit ({best:.4g}) is not below that of always "
+            f"predicting the frequencies ({prior:.4g}), so its predictions are close to a "
+            "majority-class guess. Try a larger learning_rate_init, more epochs "
+            "(max_iter, or tol=None), input_scaling='auto' or scaled features, or "
+            "another rule (rule='adam').",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
 
 def _check_classification_targets(y):

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
@@ -645,3 +645,22 @@ def test_feature_names_mismatch_in_partial_fit_leaves_the_model_unchanged():
         est.set_params(warm_start=True).fit(_df("zbcde"), y)
     est.set_params(warm_start=False)
     assert pickle.dumps(est) == before
+
+
+def test_a_fit_that_learns_nothing_warns_and_says_what_to_try():
+    """Raw wine (features up to 1,680) without input scaling or direct path trains to the
+    majority rate: a ConvergenceWarning says so, and what to try; the default learns it,
+    silently; partial_fit (a stream's first steps) never warns of it."""
+    from sklearn.datasets import load_wine
+
+    Xw, yw = load_wine(return_X_y=True)
+    bad = DendriticClassifier(input_scaling=None, direct_path=False, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="learned nothing beyond the class freq"):
+        bad.fit(Xw, yw)
+    assert bad.score(Xw, yw) < 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        good = DendriticClassifier(random_state=0, max_iter=500).fit(Xw, yw)
+        DendriticClassifier(input_scaling=None, direct_path=False, random_state=0).partial_fit(
+            Xw, yw, classes=np.unique(yw))
+    assert good.score(Xw, yw) > 0.9

@@ -11,6 +11,10 @@ from skadapt._network import direct_block, forward, init_params, unpack
 
 from ._reference import ReferenceLearner, loss_and_grad
 
+# random labels and a few epochs: the fits learn little, and may say so
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The model learned nothing:sklearn.exceptions.ConvergenceWarning")
+
 RULE_CONFIGS = [
     dict(rule="sgd"),
     dict(rule="sgd", alpha=0.1),

@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from skadapt import DendriticClassifier
 from skadapt.exceptions import DivergenceError
 
-pytestmark = pytest.mark.filterwarnings("ignore:Got `batch_size` larger:UserWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Got `batch_size` larger:UserWarning"),
+    # random labels and a few epochs: the fits learn little, and may say so
+    pytest.mark.filterwarnings(
+        "ignore:The model learned nothing:sklearn.exceptions.ConvergenceWarning"),
+]
 
 SETTINGS = settings(max_examples=200, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
