@@ -19,6 +19,8 @@ import warnings
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._network import ACTIVATION_ALIASES
+
 # skadapt's hidden activations as scikit-learn's MLP names them
 _MLP_ACTIVATIONS = {"sigmoid": "logistic", "relu": "relu", "tanh": "tanh"}
 # ... and as ONNX operators
@@ -34,8 +36,9 @@ _ONNX_OPTIONS = {
 
 def _hidden_activation(est, target, names):
     """The fitted estimator's hidden activation in ``target``'s names, or a ValueError."""
+    activation = ACTIVATION_ALIASES.get(est.activation, est.activation)
     try:
-        return names[est.activation]
+        return names[activation]
     except (KeyError, TypeError):
         raise ValueError(
             f"activation={est.activation!r} has no equivalent in {target}; the "

@@ -20,7 +20,7 @@ from sklearn.neural_network import MLPClassifier
 from skadapt import DendriticClassifier
 
 ROOT = Path(__file__).resolve().parent.parent
-ACTIVATIONS = ["sigmoid", "relu", "tanh"]
+ACTIVATIONS = ["sigmoid", "logistic", "relu", "tanh"]  # "logistic": MLPClassifier's name
 # (hidden_layer_sizes, direct_path); the direct path needs a hidden layer
 ARCHITECTURES = [((), False), ((6,), False), ((6,), True), ((5, 4), False), ((5, 4), True)]
 
