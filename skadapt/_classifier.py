@@ -50,7 +50,9 @@ _NO_LABELS = np.zeros((0, 0), np.uint8)  # the kernel's indicator matrix of a so
 class DendriticClassifier(ClassifierMixin, BaseEstimator):
     """Feed-forward classifier trained online with dendritic adaptation.
 
-    A fully connected network (softmax output, cross-entropy loss) trained one
+    A fully connected network (softmax output, cross-entropy loss; for a
+    multilabel indicator matrix ``y``, a sigmoid output per label with its
+    binary cross-entropy, as in ``MLPClassifier``) trained one
     example at a time (or in mini-batches) by a Numba-compiled learner. The
     default rule, ``"dendritic"``, gives every adaptable element (a weight, a
     dendrite, or a unit) its own step size, which grows while consecutive
@@ -107,7 +109,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     drift_threshold : float or None, default=10.0
         With a direct path: the threshold of a change detector (a Page-Hinkley
         test, Page 1954) on the error probability ``1 - p_y`` of every training
-        example, taken before the example is learned. When the error has risen
+        example, taken before the example is learned (for a multilabel ``y``,
+        ``1 - exp(-loss / n_labels)``: one minus the geometric mean of the
+        probabilities of the labels' true values). When the error has risen
         by more than its running mean plus a tolerance of 0.05, summed over the
         examples since its low point, by more than ``drift_threshold``, the
         concept is taken to have changed: the direct path's weights are cleared
@@ -166,7 +170,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         Continue from the previous fit's weights and optimiser state.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into the sample weights.
+        Weights of the classes, multiplied into the sample weights. Not
+        supported for a multilabel ``y`` (a ``ValueError``): use
+        ``sample_weight``.
     verbose : int, default=0
         Print the loss of each epoch.
     scope : {"synapse", "dendrite", "unit"}, default="synapse"
@@ -237,7 +243,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels.
+        Class labels; for a multilabel ``y``, the label indices
+        ``np.arange(n_labels)``, as in ``MLPClassifier``.
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[l]`` of shape ``(n_in, n_out)`` (views into
         the model's parameters).
@@ -278,7 +285,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         Training examples seen by the learner since the model was started
         (over ``warm_start`` fits and ``partial_fit`` calls).
     loss_ : float
-        Mean weighted cross-entropy of the last epoch (each example's loss
+        Mean weighted cross-entropy (multilabel: the sum over the labels of
+        their binary cross-entropies) of the last epoch (each example's loss
         taken before its update) plus the L2 term.
     loss_curve_ : list of float
         ``loss_`` after each epoch since the model was started (a ``warm_start``
@@ -296,9 +304,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
-        Number of output units (the number of classes).
+        Number of output units (the number of classes, or of labels).
     out_activation_ : str
-        ``"softmax"``.
+        ``"softmax"``, or ``"logistic"`` for a multilabel ``y`` (one sigmoid per
+        label), as ``MLPClassifier`` names them.
 
     See Also
     --------
@@ -602,11 +611,13 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Sparse input is used in CSR form; its zero entries
             are skipped, never densified.
-        y : array-like of shape (n_samples,)
-            Target labels.
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_labels)
+            Target labels, or a multilabel indicator matrix of 0 and 1 (one
+            column per label; dense or sparse), which trains sigmoid outputs with
+            a binary cross-entropy per label, as in ``MLPClassifier``.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the examples; zero-weight examples are left
-            out.
+            Non-negative weights of the examples (of all the labels of an
+            example); zero-weight examples are left out.
 
         Returns
         -------
@@ -651,11 +662,14 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
-        y : array-like of shape (n_samples,)
-            Target labels.
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_labels)
+            Target labels, or a multilabel indicator matrix of 0 and 1 (see
+            :meth:`fit`). Every call must give the kind of target, and the
+            number of labels, of the first.
         classes : array-like of shape (n_classes,), default=None
             All the classes; required on the first call, must be left out or
-            unchanged afterwards.
+            unchanged afterwards. For a multilabel ``y``, the label indices
+            ``np.arange(n_labels)``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the examples.
 
