@@ -1163,8 +1163,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             For two classes, the score of the second class minus the first's
             (positive means ``classes_[1]``; ``+-inf`` if that difference of two
             finite logits overflows); otherwise one column per class. For a
-            multilabel model, one column per label: its logit (positive means the
-            label is predicted). Never NaN.
+            multilabel model, one column per label: its logit (whose sigmoid is
+            the label's probability). Never NaN.
 
         Raises
         ------

@@ -635,7 +635,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
     loss_sum = 0.0
     detect = drift[D_THRESHOLD] > 0.0 and w_off.shape[0] > n_layers
     # the detector's loss: a softmax's, or the binary cross-entropies' mean over the labels
-    per_label = 1.0 / sizes[n_layers] if multilabel else 1.0
+    n_terms = np.float64(sizes[n_layers]) if multilabel else 1.0
     n = order.shape[0]
     sw_mean = 0.0
     for q in range(n):
@@ -655,7 +655,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
             if not math.isfinite(loss):
                 return loss_sum, STATUS_NONFINITE_LOSS
             loss_sum += sw[i] * loss
-            if detect and change_detected(loss * per_label, drift):
+            if detect and change_detected(loss / n_terms, drift):
                 seen = counters[0] + (q - start) + 1
                 clear_direct_path(params, w_off, g_off, n_layers, seen, icfg, fcfg, pstate,
                                   gstate, glast)
