@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import log_softmax
+from scipy.special import expit, log_expit, log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, compute_class_weight
@@ -14,9 +14,15 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
+    type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from . import _config, _numba_cache
 from ._kernel import (
@@ -38,12 +44,15 @@ from ._network import (
 from .exceptions import DivergenceError, InconsistentSkadaptVersionWarning
 
 _EMPTY_INT = np.empty(0, np.int32)
+_NO_LABELS = np.zeros((0, 0), np.uint8)  # the kernel's indicator matrix of a softmax network
 
 
 class DendriticClassifier(ClassifierMixin, BaseEstimator):
     """Feed-forward classifier trained online with dendritic adaptation.
 
-    A fully connected network (softmax output, cross-entropy loss) trained one
+    A fully connected network (softmax output, cross-entropy loss; for a
+    multilabel indicator matrix ``y``, a sigmoid output per label with its
+    binary cross-entropy, as in ``MLPClassifier``) trained one
     example at a time (or in mini-batches) by a Numba-compiled learner. The
     default rule, ``"dendritic"``, gives every adaptable element (a weight, a
     dendrite, or a unit) its own step size, which grows while consecutive
@@ -100,7 +109,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     drift_threshold : float or None, default=10.0
         With a direct path: the threshold of a change detector (a Page-Hinkley
         test, Page 1954) on the error probability ``1 - p_y`` of every training
-        example, taken before the example is learned. When the error has risen
+        example, taken before the example is learned (for a multilabel ``y``,
+        ``1 - exp(-loss / n_labels)``: one minus the geometric mean of the
+        probabilities of the labels' true values). When the error has risen
         by more than its running mean plus a tolerance of 0.05, summed over the
         examples since its low point, by more than ``drift_threshold``, the
         concept is taken to have changed: the direct path's weights are cleared
@@ -159,7 +170,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         Continue from the previous fit's weights and optimiser state.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into the sample weights.
+        Weights of the classes, multiplied into the sample weights. Not
+        supported for a multilabel ``y`` (a ``ValueError``): use
+        ``sample_weight``.
     verbose : int, default=0
         Print the loss of each epoch.
     scope : {"synapse", "dendrite", "unit"}, default="synapse"
@@ -230,7 +243,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels.
+        Class labels; for a multilabel ``y``, the label indices
+        ``np.arange(n_labels)``, as in ``MLPClassifier``.
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[l]`` of shape ``(n_in, n_out)`` (views into
         the model's parameters).
@@ -271,7 +285,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         Training examples seen by the learner since the model was started
         (over ``warm_start`` fits and ``partial_fit`` calls).
     loss_ : float
-        Mean weighted cross-entropy of the last epoch (each example's loss
+        Mean weighted cross-entropy (multilabel: the sum over the labels of
+        their binary cross-entropies) of the last epoch (each example's loss
         taken before its update) plus the L2 term.
     loss_curve_ : list of float
         ``loss_`` after each epoch since the model was started (a ``warm_start``
@@ -289,9 +304,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
-        Number of output units (the number of classes).
+        Number of output units (the number of classes, or of labels).
     out_activation_ : str
-        ``"softmax"``.
+        ``"softmax"``, or ``"logistic"`` for a multilabel ``y`` (one sigmoid per
+        label), as ``MLPClassifier`` names them.
 
     See Also
     --------
@@ -459,7 +475,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = True
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         return tags
 
     # ------------------------------------------------------- fitted views
@@ -595,11 +611,13 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Sparse input is used in CSR form; its zero entries
             are skipped, never densified.
-        y : array-like of shape (n_samples,)
-            Target labels.
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_labels)
+            Target labels, or a multilabel indicator matrix of 0 and 1 (one
+            column per label; dense or sparse), which trains sigmoid outputs with
+            a binary cross-entropy per label, as in ``MLPClassifier``.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the examples; zero-weight examples are left
-            out.
+            Non-negative weights of the examples (of all the labels of an
+            example); zero-weight examples are left out.
 
         Returns
         -------
@@ -612,18 +630,25 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         reuse = self.warm_start and hasattr(self, "_params")
         X, y = self._validate_input(X, y, reset=not reuse)
-        _check_classification_targets(y)
-        classes = unique_labels(y)
+        Y = _indicator_matrix(y)
+        if Y is None:
+            _check_classification_targets(y)
+            classes = unique_labels(y)
+        else:
+            classes = np.arange(Y.shape[1])
         if reuse:
-            self._check_labels(y, classes_known=self.classes_)
+            self._check_target_kind(Y, "warm_start")
+            if Y is None:
+                self._check_labels(y, classes_known=self.classes_)
             classes = self.classes_
         else:
             _check_n_classes(classes)
         _config.check_rule_parameters(self)
-        X, y_idx, sw = self._prepare(X, y, classes, sample_weight)
+        X, y_idx, sw = self._prepare(X, y, Y, classes, sample_weight)
         rng = check_random_state(self.random_state)
         model = self._start_model(X, classes, rng, reuse)
-        self._run(model, X, y_idx, sw, incremental=False)
+        model.sparse_labels = getattr(self, "_sparse_labels", False) if reuse else sp.issparse(y)
+        self._run(model, X, y_idx, Y, sw, incremental=False)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -637,11 +662,14 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
-        y : array-like of shape (n_samples,)
-            Target labels.
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_labels)
+            Target labels, or a multilabel indicator matrix of 0 and 1 (see
+            :meth:`fit`). Every call must give the kind of target, and the
+            number of labels, of the first.
         classes : array-like of shape (n_classes,), default=None
             All the classes; required on the first call, must be left out or
-            unchanged afterwards.
+            unchanged afterwards. For a multilabel ``y``, the label indices
+            ``np.arange(n_labels)``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the examples.
 
@@ -666,18 +694,30 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         X, y = self._validate_input(X, y, reset=first)
-        _check_classification_targets(y)
+        Y = _indicator_matrix(y)
+        if Y is None:
+            _check_classification_targets(y)
+        if not first:
+            self._check_target_kind(Y, "partial_fit")
         # Validate `classes` on a scratch object so a failing call changes nothing.
         probe = _ClassesProbe(self.classes_ if not first else None)
         _check_partial_fit_first_call(probe, classes)
         classes = probe.classes_
         _check_n_classes(classes)
-        self._check_labels(y, classes_known=classes)
+        if Y is None:
+            self._check_labels(y, classes_known=classes)
+        elif first and not np.array_equal(classes, np.arange(Y.shape[1])):
+            raise ValueError(
+                f"y is a multilabel indicator matrix of {Y.shape[1]} labels (columns), whose "
+                f"classes are the label indices np.arange({Y.shape[1]}); got classes="
+                f"{np.asarray(classes).tolist()}."
+            )
         _config.check_rule_parameters(self)
-        X, y_idx, sw = self._prepare(X, y, classes, sample_weight)
+        X, y_idx, sw = self._prepare(X, y, Y, classes, sample_weight)
         rng = check_random_state(self.random_state) if first else None
         model = self._start_model(X, classes, rng, reuse=not first)
-        self._run(model, X, y_idx, sw, incremental=True)
+        model.sparse_labels = sp.issparse(y) if first else getattr(self, "_sparse_labels", False)
+        self._run(model, X, y_idx, Y, sw, incremental=True)
         return self
 
     # ------------------------------------------------------------ helpers
@@ -685,7 +725,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         dtype = [np.float64, np.float32]
         if not reset and hasattr(self, "_params"):
             dtype = self._params.dtype
-        return validate_data(
+        X, y = validate_data(
             self,
             X,
             y,
@@ -695,7 +735,40 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             accept_sparse="csr",
             dtype=dtype,
             order="C",
+            multi_output=True,  # a multilabel indicator matrix (checked by the caller)
         )
+        if y.ndim == 2 and y.shape[1] == 1:  # a column vector: 1-D, with sklearn's warning
+            y = column_or_1d(y.toarray() if sp.issparse(y) else y, warn=True)
+        return X, y
+
+    def _is_multilabel(self):
+        """Whether the fitted network has sigmoid outputs for a multilabel target."""
+        return getattr(self, "out_activation_", "softmax") == "logistic"
+
+    def _check_target_kind(self, Y, call):
+        """A ValueError if the target of a ``warm_start`` fit or a later ``partial_fit``
+        call (``Y``: its indicator matrix, None for class labels) is of another kind than
+        the fitted model's, or has another number of labels."""
+        fitted = self._is_multilabel()
+        if Y is None and not fitted:
+            return
+        how = ("refit without warm_start" if call == "warm_start"
+               else "start a new model (a fresh estimator or fit)")
+        n_out = self.n_outputs_
+        if Y is None or not fitted:
+            given = ("a 1-D array of class labels" if Y is None
+                     else "a multilabel indicator matrix")
+            seen = (f"a multilabel indicator matrix of {n_out} labels" if fitted
+                    else "class labels (a 1-D y)")
+            raise ValueError(
+                f"y is {given}, but the model was fitted on {seen}: a {call} call must "
+                f"keep the kind of target (multiclass or multilabel); {how}."
+            )
+        if Y.shape[1] != n_out:
+            raise ValueError(
+                f"y is a multilabel indicator matrix of {Y.shape[1]} labels (columns), but "
+                f"the model was fitted on {n_out} labels; {how}."
+            )
 
     @staticmethod
     def _check_labels(y, classes_known):
@@ -712,12 +785,24 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 f"are {np.asarray(classes_known).tolist()}."
             )
 
-    def _prepare(self, X, y, classes, sample_weight):
-        """CSR with canonical indices, class indices, per-example weights."""
+    def _prepare(self, X, y, Y, classes, sample_weight):
+        """CSR with canonical indices, the kernel's targets, per-example weights.
+
+        The targets ``y_idx`` are the examples' class indices, or for a multilabel ``Y``
+        (the uint8 indicator matrix, else None) their rows in ``Y``."""
         if sp.issparse(X):
             X = _canonical_csr(X)
-        y_idx = np.searchsorted(classes, y).astype(np.int64)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if Y is not None:
+            if self.class_weight is not None:
+                raise ValueError(
+                    "class_weight is not supported for multilabel targets (y is a 2-D "
+                    "indicator matrix): a weight per class cannot weight an example that "
+                    "has several labels. Use sample_weight, or class_weight=None."
+                )
+            y_idx = np.arange(X.shape[0], dtype=np.int64)
+        else:
+            y_idx = np.searchsorted(classes, y).astype(np.int64)
         if self.class_weight is not None:
             cw = compute_class_weight(self.class_weight, classes=classes, y=y)
             if not np.all(np.isfinite(cw) & (cw >= 0)):
@@ -815,17 +900,18 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         the relaxation in time is on, the only reader of those clocks."""
         return self.rule == "dendritic" and self.relax_time is not None
 
-    def _epoch(self, model, X_args, y_idx, sw, order, batch_size, net):
+    def _epoch(self, model, X_args, y_idx, Y, sw, order, batch_size, net):
         """One kernel epoch. ``X_args`` and ``net`` are built once per call by ``_run``:
         the data as the kernel takes it (dense, or CSR arrays) and the layout and
-        configuration arrays ``(sizes, w_off, b_off, g_off, icfg, fcfg)``."""
+        configuration arrays ``(sizes, w_off, b_off, g_off, icfg, fcfg)``; ``Y``: the
+        kernel's indicator matrix of a multilabel target (see ``_prepare``)."""
         st = model.state
         drift = st["drift"]
         drift[D_THRESHOLD] = self.drift_threshold or 0.0
         drift[D_TOLERANCE] = _DRIFT_TOLERANCE
         drift_log = np.zeros(_DRIFT_LOG, np.int64)
         loss_sum, status = _numba_cache.call(
-            train_epoch, *X_args, y_idx, sw, order, batch_size, model.params, *net,
+            train_epoch, *X_args, y_idx, Y, sw, order, batch_size, model.params, *net,
             st["pstate"], st["gstate"], st["glast"], st["counters"], drift, drift_log,
         )
         if drift_log[0]:
@@ -887,9 +973,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             "scale the input (e.g. with StandardScaler)."
         )
 
-    def _run(self, model, X, y_idx, sw, incremental):
-        """Train ``model`` (a private copy), then commit it to the estimator."""
-        icfg, fcfg = _config.make_config(self)
+    def _run(self, model, X, y_idx, Y, sw, incremental):
+        """Train ``model`` (a private copy), then commit it to the estimator. ``Y``: the
+        indicator matrix of a multilabel target (``y_idx`` its rows), else None."""
+        multilabel = Y is not None
+        icfg, fcfg = _config.make_config(self, multilabel)
         direct = direct_block(model.params, model.sizes) is not None
         g_off, _ = _config.group_layout(model.sizes, model.state["scope"], self.n_dendrites,
                                         direct)
@@ -901,9 +989,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
             idx = np.arange(X.shape[0])
             try:
+                # (as MLPClassifier: no stratification of multilabel targets)
                 tr, va = train_test_split(
-                    idx, test_size=self.validation_fraction, stratify=y_idx,
-                    random_state=model.state["rng"],
+                    idx, test_size=self.validation_fraction,
+                    stratify=None if multilabel else y_idx, random_state=model.state["rng"],
                 )
             except ValueError:
                 tr, va = train_test_split(
@@ -931,6 +1020,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             X_args = (X, np.empty(0, X.dtype), _EMPTY_INT, _EMPTY_INT, False, in_shift, in_scale)
         w_off, b_off, _ = layout(model.sizes, direct)
         net = (np.asarray(model.sizes, np.int64), w_off, b_off, g_off, icfg, fcfg)
+        Y_kernel = _NO_LABELS if Y is None else Y
         batch_size, clipped = _config.batch_size(self, n)
         if clipped and not incremental:
             warnings.warn(
@@ -964,7 +1054,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 if epoch and self.input_scaling:
                     model.state["in_stats"] = _merge_input_stats(model.state["in_stats"],
                                                                  batch_stats)
-                loss = self._epoch(model, X_args, y_idx, sw, order, batch_size, net)
+                loss = self._epoch(model, X_args, y_idx, Y_kernel, sw, order, batch_size, net)
                 model.n_iter += 1
                 model.curve.append(loss)
                 if self.verbose:
@@ -972,7 +1062,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 if incremental:
                     break
                 if X_val is not None:
-                    score = model.score(X_val, y_val, sw_val, self.activation)
+                    score = model.score(X_val, y_val, sw_val, self.activation, Y)
                     val_scores.append(score)
                     if self.verbose:
                         print(f"Validation score: {score:f}")
@@ -1025,7 +1115,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         self._state = model.state
         self.n_layers_ = len(model.sizes)
         self.n_outputs_ = len(model.classes)
-        self.out_activation_ = "softmax"
+        self.out_activation_ = "logistic" if multilabel else "softmax"
+        self._sparse_labels = bool(multilabel and model.sparse_labels)
         self.loss_curve_ = model.curve
         self.loss_ = model.curve[-1]
         self.n_iter_ = model.n_iter
@@ -1072,10 +1163,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             For two classes, the score of the second class minus the first's
             (positive means ``classes_[1]``; ``+-inf`` if that difference of two
-            finite logits overflows); otherwise one column per class. Never NaN.
+            finite logits overflows); otherwise one column per class. For a
+            multilabel model, one column per label: its logit (whose sigmoid is
+            the label's probability). Never NaN.
 
         Raises
         ------
@@ -1085,13 +1178,13 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             method.
         """
         z = self._logits(X)
-        if z.shape[1] == 2:
+        if z.shape[1] == 2 and not self._is_multilabel():
             with np.errstate(over="ignore"):
                 return z[:, 1] - z[:, 0]
         return z
 
     def predict_proba(self, X):
-        """Class probabilities (softmax of the output layer).
+        """Class probabilities (softmax of the output layer), or label probabilities.
 
         Parameters
         ----------
@@ -1100,11 +1193,13 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
+        proba : ndarray of shape (n_samples, n_outputs)
             Probability of each class, columns ordered as ``classes_``. Always
             finite: the softmax is computed after subtracting each row's largest
             logit, so a huge but finite logit gives a probability of (nearly) 1
-            and the others underflow to 0.
+            and the others underflow to 0. For a multilabel model (fitted on an
+            indicator matrix), the probability of each label, independently (the
+            sigmoid of its logit, as ``MLPClassifier``'s); the rows do not sum to 1.
 
         Raises
         ------
@@ -1113,10 +1208,13 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             sample: then there are no well-defined probabilities, and the input is
             far larger than the model can take (scale it like the training data).
         """
-        return _softmax(self._logits(X))
+        z = self._logits(X)
+        if self._is_multilabel():
+            return expit(z, out=z)
+        return _softmax(z)
 
     def predict_log_proba(self, X):
-        """Logarithm of the class probabilities.
+        """Logarithm of the class (or, multilabel, the label) probabilities.
 
         Parameters
         ----------
@@ -1125,9 +1223,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probability of each class, columns ordered as ``classes_``; never
-            NaN, ``-inf`` only where the probability underflows to 0.
+        log_proba : ndarray of shape (n_samples, n_outputs)
+            Log-probability of each class (of each label for a multilabel model),
+            columns ordered as ``classes_``; never NaN, ``-inf`` only where the
+            probability underflows to 0.
 
         Raises
         ------
@@ -1137,10 +1236,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         """
         z = self._logits(X)
         with np.errstate(over="ignore", under="ignore"):
+            if self._is_multilabel():
+                return log_expit(z)
             return log_softmax(z, axis=1)
 
     def predict(self, X):
-        """Predict class labels.
+        """Predict class labels, or the label indicator matrix of a multilabel model.
 
         Parameters
         ----------
@@ -1149,8 +1250,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels. For a multilabel model, the indicator matrix of
+            the labels whose probability exceeds 0.5 (int, 0 and 1), as
+            ``MLPClassifier`` predicts it; a CSR sparse matrix if the model was
+            fitted on a sparse indicator matrix.
 
         Raises
         ------
@@ -1158,6 +1262,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             If the network's output overflows for some sample, as in
             :meth:`predict_proba`.
         """
+        if self._is_multilabel():
+            labels = (self.predict_proba(X) > 0.5).astype(int)
+            return sp.csr_matrix(labels) if self._sparse_labels else labels
         # the class of the largest probability, as MLPClassifier does: logits that differ
         # by less than their rounding (e.g. a model trained with tiny sample weights from
         # its zero start) have equal probabilities, and the first of them is the answer
@@ -1392,6 +1499,30 @@ def _check_classification_targets(y):
     check_classification_targets(y)
 
 
+def _indicator_matrix(y):
+    """The target as the kernel takes a multilabel one: None for a 1-D y (class labels);
+    for a 2-D y (dense or sparse) that is a multilabel indicator matrix, its labels as a
+    C-contiguous uint8 matrix of 0 and 1; any other 2-D y is a ValueError naming its
+    type, as scikit-learn's ``type_of_target`` calls it."""
+    if y.ndim == 1:
+        return None
+    y_type = type_of_target(y, input_name="y")
+    if y_type == "multilabel-indicator":
+        Y = y.toarray() if sp.issparse(y) else np.asarray(y)
+        return np.ascontiguousarray(Y != 0, dtype=np.uint8)
+    if y_type == "multiclass-multioutput":
+        raise ValueError(
+            "Multiclass-multioutput targets are not supported: y is 2-D with values other "
+            "than 0 and 1 (type_of_target(y) is 'multiclass-multioutput'). A 2-D y must "
+            "be a multilabel indicator matrix (one column per label, of 0 and 1); for "
+            "several multiclass outputs, wrap the estimator in "
+            "sklearn.multioutput.MultiOutputClassifier."
+        )
+    check_classification_targets(y)  # "Unknown label type: ..." for a continuous y
+    raise ValueError(f"Unknown label type: {y_type!r}; a 2-D y must be a multilabel "
+                     "indicator matrix (one column per label, of 0 and 1).")
+
+
 def _check_n_classes(classes):
     if classes.shape[0] < 2:
         raise ValueError(
@@ -1431,9 +1562,16 @@ class _Model:
         self.state = state
         self.curve = curve
         self.n_iter = 0
+        self.sparse_labels = False  # a multilabel target given as a sparse matrix
 
-    def score(self, X, y_idx, sw, activation):
+    def score(self, X, y_idx, sw, activation, Y=None):
+        """Accuracy on (X, y_idx) as ``score`` computes it: for a multilabel ``Y`` (whose
+        rows ``y_idx`` are), the subset accuracy."""
         coefs, intercepts = unpack(self.params, self.sizes)
-        pred = np.argmax(forward(X, coefs, intercepts, activation,
-                                 direct_block(self.params, self.sizes)), axis=1)
-        return float(np.average(pred == y_idx, weights=sw))
+        z = forward(X, coefs, intercepts, activation, direct_block(self.params, self.sizes))
+        if Y is None:
+            hit = np.argmax(z, axis=1) == y_idx
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                hit = np.all((expit(z) > 0.5) == Y[y_idx].astype(bool), axis=1)
+        return float(np.average(hit, weights=sw))

@@ -119,11 +119,14 @@ def batch_size(est, n_samples):
     return min(est.batch_size, n_samples), est.batch_size > n_samples
 
 
-def make_config(est):
-    """Integer and float configuration arrays for the kernel."""
+def make_config(est, multilabel=False):
+    """Integer and float configuration arrays for the kernel; ``multilabel``: sigmoid
+    outputs with a binary cross-entropy per label (a 2-D indicator ``y``) instead of
+    the softmax."""
     icfg = np.zeros(R.N_ICFG, np.int64)
     fcfg = np.zeros(R.N_FCFG, np.float64)
     rule = est.rule
+    icfg[R.I_MULTILABEL] = int(multilabel)
     icfg[R.I_ACTIVATION] = _ACTIVATION[est.activation]
     icfg[R.I_SCOPE] = _SCOPE[effective_scope(est)]
     icfg[R.I_N_DENDRITES] = est.n_dendrites

@@ -17,6 +17,7 @@ import sys
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
 from ._network import ACTIVATION_ALIASES
@@ -67,7 +68,11 @@ def to_mlp_classifier(est):
     coefs = [np.array(c) for c in est.coefs_]
     intercepts = [np.array(b) for b in est.intercepts_]
     classes = est.classes_
-    if classes.shape[0] == 2:
+    multilabel = est._is_multilabel()
+    if multilabel:
+        # a sigmoid per label: MLPClassifier's logistic outputs of a multilabel target
+        out_activation = "logistic"
+    elif classes.shape[0] == 2:
         # skadapt has two softmax outputs; MLPClassifier one logistic output. With the
         # logit difference d = z1 - z0, sigmoid(d) = softmax(z)[1] exactly.
         coefs[-1] = coefs[-1][:, 1:] - coefs[-1][:, :1]
@@ -84,7 +89,12 @@ def to_mlp_classifier(est):
     mlp.n_outputs_ = int(coefs[-1].shape[1])
     mlp.out_activation_ = out_activation
     mlp.classes_ = classes.copy()
-    mlp._label_binarizer = LabelBinarizer().fit(classes)
+    if multilabel:  # fitted on an indicator matrix (a sparse one for sparse predictions)
+        indicator = np.eye(classes.shape[0], dtype=int)
+        mlp._label_binarizer = LabelBinarizer().fit(
+            sp.csr_matrix(indicator) if est._sparse_labels else indicator)
+    else:
+        mlp._label_binarizer = LabelBinarizer().fit(classes)
     mlp.n_features_in_ = est.n_features_in_
     if hasattr(est, "feature_names_in_"):
         mlp.feature_names_in_ = est.feature_names_in_.copy()
@@ -113,7 +123,10 @@ def _onnx_parser(scope, model, inputs, custom_parsers=None):
 
 def _onnx_shape_calculator(operator):
     """Output types and shapes: as every skl2onnx classifier, a label ``[N]`` (int64 or
-    string) and probabilities ``[N, n_classes]`` (float, or double for double input)."""
+    string) and probabilities ``[N, n_classes]`` (float, or double for double input); for
+    a multilabel model, as skl2onnx's ``MLPClassifier``, the label indicator matrix
+    ``[N, n_labels]`` (int64) and the labels' probabilities ``[N, n_labels]``."""
+    from skl2onnx.common.data_types import Int64TensorType
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 
     est = operator.raw_operator
@@ -126,6 +139,9 @@ def _onnx_shape_calculator(operator):
             f"{est.n_features_in_} features as input."
         )
     calculate_linear_classifier_output_shapes(operator)
+    if est._is_multilabel():
+        N = operator.inputs[0].get_first_dimension()
+        operator.outputs[0].set_type(Int64TensorType(shape=[N, int(est.n_outputs_)]))
 
 
 def _onnx_class_labels(classes):
@@ -152,7 +168,9 @@ def _onnx_converter(scope, operator, container):
     computes it (``skadapt._network.forward``): every layer ``a @ W + b`` with the hidden
     activation between them, the direct path's ``X @ direct_coef_`` added to the last
     layer's output, then the softmax; the label is the class of the largest probability
-    (the first of equal ones), as in ``predict``. The input scaling is already folded into
+    (the first of equal ones), as in ``predict``. For a multilabel model, a sigmoid per
+    output instead, and the label is the indicator matrix of the probabilities above 0.5
+    (int64), as ``predict`` gives it. The input scaling is already folded into
     ``coefs_``, ``intercepts_`` and ``direct_coef_`` (they take the raw features). The
     graph computes in double for double input and in float otherwise."""
     from skl2onnx.common._apply_operation import apply_add, apply_cast, apply_reshape
@@ -198,6 +216,13 @@ def _onnx_converter(scope, operator, container):
         apply_add(scope, [a, xd], logits, container, broadcast=0)
         a = logits
     proba = operator.outputs[1].full_name
+    if est._is_multilabel():
+        container.add_node("Sigmoid", [a], proba, name=scope.get_unique_operator_name("Sigmoid"))
+        above = node("Greater", [proba, constant("threshold", np.array([0.5], dtype))],
+                     "above_threshold")
+        apply_cast(scope, above, operator.outputs[0].full_name, container,
+                   to=onnx_proto.TensorProto.INT64)
+        return
     container.add_node("Softmax", [a], proba, axis=1,
                        name=scope.get_unique_operator_name("Softmax"))
 

@@ -38,6 +38,7 @@ from ._rules import (
     F_RELAX_TIME,
     I_ACTIVATION,
     I_BASE,
+    I_MULTILABEL,
     I_N_DENDRITES,
     I_RULE,
     I_SCOPE,
@@ -196,9 +197,14 @@ def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, 
 
 
 @njit(cache=True, error_model="numpy")
-def sample_gradient(in_val, in_idx, n_in_nz, yi, si, params, sizes, w_off, b_off, a_off,
-                    r_off, acts, deltas, G, touched, rows, nrows, act, accumulate):
+def sample_gradient(in_val, in_idx, n_in_nz, yi, Y, si, params, sizes, w_off, b_off, a_off,
+                    r_off, acts, deltas, G, touched, rows, nrows, act, multilabel, accumulate):
     """Forward and backward pass of one sample; adds ``si`` times its gradient to G.
+
+    The output layer is a softmax with the cross-entropy loss of class ``yi``, or with
+    ``multilabel`` one sigmoid per label with the sum of the labels' binary
+    cross-entropies, the targets being row ``yi`` of the 0/1 indicator matrix ``Y``.
+    Either way the output deltas are ``si * (p - y)``, all the rest sees.
 
     Every layer's input is kept as its non-zero values and their positions: those
     of layer ``l`` are ``in_val[r_off[l] + c]`` at ``in_idx[r_off[l] + c]`` for
@@ -207,8 +213,7 @@ def sample_gradient(in_val, in_idx, n_in_nz, yi, si, params, sizes, w_off, b_off
     Only those rows of weights are visited, here and in :func:`online_update`.
     Marks the input rows it touched. Without ``accumulate``, only the activations,
     the layers' non-zero inputs and the deltas (already times ``si``) are left,
-    for :func:`online_update`. Returns the sample's cross-entropy loss
-    (unweighted).
+    for :func:`online_update`. Returns the sample's loss (unweighted), in float64.
     """
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
@@ -226,25 +231,38 @@ def sample_gradient(in_val, in_idx, n_in_nz, yi, si, params, sizes, w_off, b_off
                 z[u] = _activate(z[u], act)
             r1 = r_off[l + 1]
             n_in_nz[l + 1] = _nonzeros(z, in_val[r1 : r1 + n_out], in_idx[r1 : r1 + n_out])
-    # ---- softmax + cross-entropy
+    # ---- output deltas si * (p - y), and the loss (in float64 whatever the dtype)
     k = sizes[n_layers]
     z = acts[a_off[n_layers - 1] : a_off[n_layers - 1] + k]
     d = deltas[a_off[n_layers - 1] : a_off[n_layers - 1] + k]
-    zmax = z[0]
-    for u in range(1, k):
-        if z[u] > zmax:
-            zmax = z[u]
-    s = like(0.0, z)
-    for u in range(k):
-        s += math.exp(z[u] - zmax)
-    lse = zmax + math.log(s)
-    # the loss (reported, and summed over the epoch) in float64 whatever the dtype (for
-    # float64, the same as lse - z[yi])
-    loss = (np.float64(zmax) + math.log(np.float64(s))) - np.float64(z[yi])
     si_cast = like(si, z)
-    for u in range(k):
-        d[u] = si_cast * math.exp(z[u] - lse)
-    d[yi] -= si_cast
+    if multilabel:
+        # a sigmoid per label, the sum of the binary cross-entropies: each label's loss
+        # log(1 + exp(z)) - y z, as max(z, 0) + log1p(exp(-|z|)) - y z (no overflow)
+        loss = 0.0
+        for u in range(k):
+            p = _activate(z[u], ACT_SIGMOID)
+            z64 = np.float64(z[u])
+            loss += max(z64, 0.0) + math.log1p(math.exp(-abs(z64)))
+            if Y[yi, u]:
+                loss -= z64
+                p -= like(1.0, z)
+            d[u] = si_cast * p
+    else:
+        # softmax + cross-entropy of class yi
+        zmax = z[0]
+        for u in range(1, k):
+            if z[u] > zmax:
+                zmax = z[u]
+        s = like(0.0, z)
+        for u in range(k):
+            s += math.exp(z[u] - zmax)
+        lse = zmax + math.log(s)
+        # (for float64, the same as lse - z[yi])
+        loss = (np.float64(zmax) + math.log(np.float64(s))) - np.float64(z[yi])
+        for u in range(k):
+            d[u] = si_cast * math.exp(z[u] - lse)
+        d[yi] -= si_cast
     # ---- backward: deltas of the hidden layers
     for l in range(n_layers - 1, 0, -1):
         n_in = sizes[l]
@@ -511,7 +529,9 @@ def change_detected(loss, drift):
     """Page-Hinkley test for an increase of the error, one example at a time.
 
     The example's error probability ``e = 1 - p_y = 1 - exp(-loss)`` (its loss is
-    ``-log p_y``, computed before the example is learned) enters the running mean
+    ``-log p_y``, computed before the example is learned; for multilabel outputs the mean
+    of the labels' binary cross-entropies, so that ``e`` is one minus the geometric mean
+    of the probabilities given to the true value of each label) enters the running mean
     ``m_n``; the cumulative sum ``S_n = sum_i (e_i - m_i - tolerance)`` and its
     minimum are kept in ``drift``; a change is declared when ``S_n - min S`` exceeds
     the threshold, and the statistics then start anew. Returns whether it was.
@@ -551,7 +571,7 @@ def clear_direct_path(params, w_off, g_off, n_layers, t, icfg, fcfg, pstate, gst
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, sw, order,
+def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, order,
                 batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate,
                 glast, counters, drift, drift_log):
     """Train on ``order`` (indices into X) in batches of ``batch_size``.
@@ -564,8 +584,14 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, sw, 
     ``counters`` holds [examples seen, updates made] and is advanced in place, as are
     ``params`` and the optimiser state.
 
+    ``y[i]`` is example ``i``'s class index (softmax outputs), or, with
+    ``icfg[I_MULTILABEL]`` (sigmoid outputs, binary cross-entropy per label), its row in
+    ``Y``, the uint8 indicator matrix of the labels (shape ``(n_rows, n_labels)``; an
+    empty ``(0, 0)`` array for a softmax network, which never reads it).
+
     With a direct path and a positive ``drift[D_THRESHOLD]``, every example's loss
-    (before it is learned) feeds the change detector (:func:`change_detected`); when it
+    (before it is learned; with multilabel outputs, its mean over the labels) feeds the
+    change detector (:func:`change_detected`); when it
     declares a change, the direct path is cleared (:func:`clear_direct_path`) and the
     example count is logged: ``drift_log[0]`` counts the changes, ``drift_log[1:]``
     holds their example counts (as many as fit).
@@ -595,6 +621,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, sw, 
     in_idx = np.zeros(n_rows, np.int64)
     n_in_nz = np.zeros(n_layers, np.int64)
     act = icfg[I_ACTIVATION]
+    multilabel = icfg[I_MULTILABEL] != 0
     # online learning with per-parameter state and sparse events: no gradient array
     fused = (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
              and (icfg[I_RULE] != RULE_GAIN or icfg[I_SCOPE] == SCOPE_SYNAPSE))
@@ -607,6 +634,8 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, sw, 
     gbuf = np.zeros(widest, dt)
     loss_sum = 0.0
     detect = drift[D_THRESHOLD] > 0.0 and w_off.shape[0] > n_layers
+    # the detector's loss: a softmax's, or the binary cross-entropies' mean over the labels
+    n_terms = np.float64(sizes[n_layers]) if multilabel else 1.0
     n = order.shape[0]
     sw_mean = 0.0
     for q in range(n):
@@ -620,13 +649,13 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, sw, 
             batch_weight += sw[i]
             n_in_nz[0] = gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift,
                                          in_scale, i, in_val, in_idx)
-            loss = sample_gradient(in_val, in_idx, n_in_nz, y[i], sw[i], params, sizes, w_off,
-                                   b_off, a_off, r_off, acts, deltas, G, touched, rows, nrows,
-                                   act, not fused)
+            loss = sample_gradient(in_val, in_idx, n_in_nz, y[i], Y, sw[i], params, sizes,
+                                   w_off, b_off, a_off, r_off, acts, deltas, G, touched, rows,
+                                   nrows, act, multilabel, not fused)
             if not math.isfinite(loss):
                 return loss_sum, STATUS_NONFINITE_LOSS
             loss_sum += sw[i] * loss
-            if detect and change_detected(loss, drift):
+            if detect and change_detected(loss / n_terms, drift):
                 seen = counters[0] + (q - start) + 1
                 clear_direct_path(params, w_off, g_off, n_layers, seen, icfg, fcfg, pstate,
                                   gstate, glast)

@@ -62,7 +62,8 @@ I_BASE = 6
 I_SKIP_INCOHERENT = 7  # iRprop-: no weight step, and forget the sign, on a sign change
 I_SPARSE_EVENTS = 8  # a zero data gradient is no event (exact skipping of zero inputs)
 I_ACTIVATION = 9
-N_ICFG = 10
+I_MULTILABEL = 10  # sigmoid outputs with per-label binary cross-entropy (else softmax)
+N_ICFG = 11
 
 F_ETA0 = 0
 F_ALPHA = 1

@@ -30,16 +30,24 @@ def dact(a, name):
 
 
 def loss_and_grad(params, sizes, x, y, s, activation):
-    """Cross-entropy loss of one example and s times its gradient (flat)."""
+    """Cross-entropy loss of one example and s times its gradient (flat).
+
+    ``y`` is the example's class index (softmax outputs, categorical cross-entropy), or a
+    vector of 0 and 1, its row of a multilabel indicator matrix (a sigmoid per output,
+    the sum of the labels' binary cross-entropies)."""
     layers, D = unpack(params, sizes)
     a = [x]
     for l, (W, b) in enumerate(layers):
         z = a[-1] @ W + b
         a.append(act(z, activation) if l < len(layers) - 1 else z)
     z = a[-1] if D is None else a[-1] + x @ D
-    loss = logsumexp(z) - z[y]
-    p = np.exp(z - logsumexp(z))
-    delta = s * (p - np.eye(len(z))[y])
+    if np.ndim(y) == 1:  # multilabel: -log p(y_u) = log(1 + exp(z_u)) - y_u z_u per label
+        loss = np.sum(np.logaddexp(0.0, z) - y * z)
+        delta = s * (expit(z) - y)
+    else:
+        loss = logsumexp(z) - z[y]
+        p = np.exp(z - logsumexp(z))
+        delta = s * (p - np.eye(len(z))[y])
     direct = [] if D is None else [np.outer(x, delta).ravel()]
     grads = [None] * len(layers)
     for l in range(len(layers) - 1, -1, -1):
@@ -166,7 +174,10 @@ class ReferenceLearner:
                                         self.est.activation)
                 G += g
                 total += sw[i] * loss
-                if self.detect and self.change_detected(1.0 - np.exp(-loss)):
+                # the detector's error probability: of the class, or multilabel, one minus
+                # the geometric mean of the labels' probabilities (their mean loss)
+                n_terms = len(y[i]) if np.ndim(y[i]) == 1 else 1
+                if self.detect and self.change_detected(1.0 - np.exp(-loss / n_terms)):
                     self.clear_direct_path(self.t + k + 1)
             self.t += len(idx)
             self.n_updates += 1

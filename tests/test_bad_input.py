@@ -36,6 +36,7 @@ from skadapt import DendriticClassifier, DivergenceError
 KW = dict(hidden_layer_sizes=(3,), max_iter=2, tol=None, random_state=0)
 X = np.random.RandomState(0).randn(40, 5)
 y = np.digitize(X[:, 0], [-0.5, 0.5])  # three classes, 13/14/13 examples
+YML = (X[:, 1:4] > 0).astype(int)  # a multilabel indicator matrix of three labels
 CLASSES = np.array([0, 1, 2])
 N_FEATURES = X.shape[1]
 
@@ -89,6 +90,10 @@ TARGETS = {
     "fresh": lambda b: DendriticClassifier(**KW),
     "fitted": pickle.loads,
     "fitted_warm": lambda b: pickle.loads(b).set_params(warm_start=True),
+    "multilabel": lambda b: DendriticClassifier(**KW).fit(X, YML),
+    "multilabel_warm": lambda b: DendriticClassifier(**KW, warm_start=True).fit(X, YML),
+    "multilabel_class_weight": (
+        lambda b: DendriticClassifier(**KW).fit(X, YML).set_params(class_weight={0: 2.0})),
     "big_weights": _big_weights_model,
     "relu": _relu_model,
     "float32": _float32_model,
@@ -181,8 +186,50 @@ ERROR_CASES = [
     ("fresh", lambda e: e.fit(X, X[:, 0]), "Unknown label type: continuous", "fit-continuous-y"),
     ("fitted", lambda e: e.partial_fit(X, X[:, 0] + 0.5), "Unknown label type: continuous",
      "partial_fit-continuous-y"),
-    ("fresh", lambda e: e.fit(X, np.c_[y, y]), r"y should be a 1d array, got an array of shape",
-     "fit-2d-y"),
+    # --- 2-D y: a multilabel indicator matrix only, and the kind of target kept
+    ("fresh", lambda e: e.fit(X, np.c_[y, y]), "Multiclass-multioutput targets are not supported",
+     "fit-multiclass-multioutput-y"),
+    ("fresh", lambda e: e.fit(X, sp.csr_matrix(np.c_[y, y])),
+     "Multiclass-multioutput targets are not supported", "fit-sparse-multiclass-multioutput-y"),
+    ("fitted", lambda e: e.partial_fit(X, np.c_[y, y]),
+     "Multiclass-multioutput targets are not supported",
+     "partial_fit-multiclass-multioutput-y"),
+    ("fresh", lambda e: e.fit(X, X[:, :2]), "Unknown label type: continuous-multioutput",
+     "fit-continuous-multioutput-y"),
+    ("fitted", lambda e: e.partial_fit(X, YML),
+     r"y is a multilabel indicator matrix, but the model was fitted on class labels",
+     "partial_fit-multilabel-after-multiclass"),
+    ("fitted_warm", lambda e: e.fit(X, YML),
+     r"y is a multilabel indicator matrix, but the model was fitted on class labels.*"
+     "refit without warm_start", "warm_start-fit-multilabel-after-multiclass"),
+    ("multilabel", lambda e: e.partial_fit(X, y),
+     "y is a 1-D array of class labels, but the model was fitted on a multilabel indicator "
+     "matrix of 3 labels", "partial_fit-multiclass-after-multilabel"),
+    ("multilabel", lambda e: e.partial_fit(X, y, classes=CLASSES),
+     "y is a 1-D array of class labels, but the model was fitted on a multilabel indicator "
+     "matrix of 3 labels", "partial_fit-multiclass-with-classes-after-multilabel"),
+    ("multilabel_warm", lambda e: e.fit(X, y),
+     "y is a 1-D array of class labels, but the model was fitted on a multilabel indicator "
+     "matrix of 3 labels", "warm_start-fit-multiclass-after-multilabel"),
+    ("multilabel", lambda e: e.partial_fit(X, YML[:, :2]),
+     r"y is a multilabel indicator matrix of 2 labels \(columns\), but the model was fitted "
+     "on 3 labels", "partial_fit-multilabel-fewer-labels"),
+    ("multilabel_warm", lambda e: e.fit(X, np.c_[YML, YML[:, :1]]),
+     r"4 labels \(columns\), but the model was fitted on 3 labels; refit without warm_start",
+     "warm_start-fit-multilabel-more-labels"),
+    ("fresh", lambda e: e.partial_fit(X, YML, classes=[0, 1]),
+     r"classes are the label indices np.arange\(3\); got classes=\[0, 1\]",
+     "partial_fit-multilabel-first-call-classes-of-values"),
+    ("fresh", lambda e: e.partial_fit(X, YML), "classes must be passed on the first call",
+     "partial_fit-multilabel-first-call-without-classes"),
+    ({"class_weight": {0: 1.0, 1: 2.0, 2: 1.0}}, lambda e: e.fit(X, YML),
+     "class_weight is not supported for multilabel targets", "fit-multilabel-class_weight"),
+    ({"class_weight": "balanced"}, lambda e: e.fit(X, YML),
+     "class_weight is not supported for multilabel targets",
+     "fit-multilabel-class_weight-balanced"),
+    ("multilabel_class_weight", lambda e: e.partial_fit(X, YML),
+     "class_weight is not supported for multilabel targets",
+     "partial_fit-multilabel-class_weight"),
     ("fresh", lambda e: e.fit(X, None), "requires y to be passed", "fit-y-None"),
     # --- object / string / complex X
     ("fresh", lambda e: e.fit(np.array([["a", "b"]] * 40), y),

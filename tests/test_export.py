@@ -114,6 +114,63 @@ def test_mlp_classifier_keeps_feature_names_and_continues_training():
     assert_array_equal(clf.coefs_[0], before[0])
 
 
+def _multilabel_data(n_labels, seed=0, n=90):
+    """:func:`_data`'s features (scales and offsets) with a multilabel indicator matrix."""
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(n_samples=2 * n, n_features=5, n_classes=n_labels,
+                                          n_labels=2, random_state=seed)
+    X = X * np.array([1.0, 100.0, 0.01, 3.0, 1.0]) + np.array([0.0, 50.0, -1.0, 0.0, 4.0])
+    X_new = X[n:].copy()
+    X_new[:5] *= 3.0
+    return X[:n], Y[:n], X_new
+
+
+def _assert_multilabel_match(labels, expected, proba, margin):
+    """Label indicators equal wherever the probability is more than ``margin`` from 0.5,
+    and that is nearly every entry."""
+    clear = np.abs(proba - 0.5) > margin
+    assert clear.mean() > 0.9
+    assert_array_equal(np.asarray(labels)[clear], np.asarray(expected)[clear])
+
+
+@pytest.mark.parametrize("arch", [a for a in ARCHITECTURES if not a[1]])
+@pytest.mark.parametrize("n_labels", [2, 4])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_mlp_classifier_is_equivalent_for_multilabel(activation, n_labels, arch):
+    """A multilabel model's sigmoid outputs are MLPClassifier's logistic outputs: the
+    same probabilities (to rounding), predictions, subset accuracy, and its ``partial_fit``
+    continues on an indicator matrix."""
+    X, Y, X_new = _multilabel_data(n_labels)
+    clf = _fit(X, Y, hidden_layer_sizes=arch[0], activation=activation, direct_path=arch[1])
+    mlp = clf.to_mlp_classifier()
+    assert mlp.out_activation_ == clf.out_activation_ == "logistic"
+    assert mlp.n_outputs_ == clf.n_outputs_ == n_labels
+    assert_array_equal(mlp.classes_, np.arange(n_labels))
+    for Z in (X, X_new):
+        p = clf.predict_proba(Z)
+        assert p.shape == (Z.shape[0], n_labels)
+        assert np.ptp(p) > 0.3  # a model that has learnt something: a meaningful check
+        assert_allclose(mlp.predict_proba(Z), p, rtol=1e-10, atol=1e-15)
+        assert mlp.predict(Z).dtype == clf.predict(Z).dtype
+        _assert_multilabel_match(mlp.predict(Z), clf.predict(Z), p, 1e-12)
+    assert mlp.score(X, Y) == clf.score(X, Y)
+    mlp.partial_fit(X, Y)
+    assert mlp.t_ == clf.t_ + len(Y)
+
+
+def test_mlp_classifier_of_sparse_multilabel_model_predicts_sparse():
+    import scipy.sparse as sp
+
+    X, Y, X_new = _multilabel_data(3, seed=1)
+    clf = _fit(X, sp.csr_matrix(Y), direct_path=False)
+    mlp = clf.to_mlp_classifier()
+    pred, expected = mlp.predict(X_new), clf.predict(X_new)
+    assert sp.issparse(pred) and sp.issparse(expected)
+    _assert_multilabel_match(pred.toarray(), expected.toarray(), clf.predict_proba(X_new),
+                             1e-12)
+
+
 def test_mlp_classifier_refuses_a_direct_path():
     X, y, _ = _data(3)
     clf = _fit(X, y, direct_path=True)
@@ -170,6 +227,31 @@ def test_onnx_matches_predict(activation, n_classes, arch, dtype):
         assert_allclose(proba, p, **TOL[dtype])
         assert labels.dtype == np.int64
         _assert_labels_match(labels, clf.predict(Z), p, MARGIN[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("arch", [((), False), ((6,), True), ((5, 4), True)])
+@pytest.mark.parametrize("n_labels", [2, 4])
+def test_onnx_multilabel_matches_predict(n_labels, arch, dtype):
+    """A multilabel model: the labels' sigmoid probabilities, and the indicator matrix of
+    those above 0.5 as the label (int64, shape (n_samples, n_labels)), as ``predict``."""
+    X, Y, X_new = _multilabel_data(n_labels, seed=4)
+    clf = _fit(X, Y, dtype, hidden_layer_sizes=arch[0], direct_path=arch[1])
+    run = _onnx_run(clf, X, dtype, options={"zipmap": False})
+    for Z in (X.astype(dtype), X_new.astype(dtype)):
+        labels, proba = run(Z)
+        p = clf.predict_proba(Z)
+        assert proba.dtype == dtype and proba.shape == p.shape == (Z.shape[0], n_labels)
+        assert np.ptp(p) > 0.3  # a model that has learnt something: a meaningful check
+        assert_allclose(proba, p, **TOL[dtype])
+        assert labels.dtype == np.int64 and labels.shape == p.shape
+        _assert_multilabel_match(labels, clf.predict(Z), p, MARGIN[dtype])
+    if dtype == np.float32:  # ZipMap: {label index: probability} per row
+        labels, dicts = _onnx_run(clf, X, dtype)(X_new)
+        assert [list(d) for d in dicts[:2]] == [list(range(n_labels))] * 2
+        p = clf.predict_proba(X_new.astype(dtype))
+        assert_allclose([[d[k] for k in range(n_labels)] for d in dicts], p, **TOL[dtype])
+        _assert_multilabel_match(labels, clf.predict(X_new.astype(dtype)), p, MARGIN[dtype])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

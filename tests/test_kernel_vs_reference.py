@@ -46,6 +46,16 @@ def _data(seed, n=10, d=6, k=3):
     return X, y, sw
 
 
+def _multilabel_data(seed, n=10, d=6, k=4):
+    """:func:`_data`'s inputs and weights with a multilabel indicator matrix of ``k``
+    labels instead of the classes: about 40% ones, one row without any label and one
+    with all of them."""
+    X, _, sw = _data(seed, n, d)
+    Y = (np.random.RandomState(seed + 100).rand(n, k) < 0.4).astype(int)
+    Y[0], Y[1] = 0, 1
+    return X, Y, sw
+
+
 def _expected_input_transform(X, how, sparse):
     """``(shift, scale)`` of ``input_scaling`` for the training data X, written from its
     definition: the largest ``|x|``; with ``"auto"`` on dense input, the mean and standard
@@ -64,9 +74,10 @@ def _expected_input_transform(X, how, sparse):
 def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False, seed=0,
                               dtype=np.float64, data=None):
     """The kernel against the float64 reference; float32 input trains in float32,
-    so it is held to float32 accuracy. ``data``: ``(X, y, sw)`` with 3 classes,
-    instead of :func:`_data` ``(seed)``. The network is the estimator's: by default
-    with its direct path and its input scaling, which the reference reproduces."""
+    so it is held to float32 accuracy. ``data``: ``(X, y, sw)`` with 3 classes (or a
+    multilabel indicator matrix ``y``), instead of :func:`_data` ``(seed)``. The network
+    is the estimator's: by default with its direct path and its input scaling, which the
+    reference reproduces."""
     X, y, sw = _data(seed) if data is None else data
     est = DendriticClassifier(
         hidden, activation=activation, batch_size=batch_size, max_iter=3, tol=None,
@@ -75,7 +86,9 @@ def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False,
     Xk = X.astype(dtype)
     est.fit(sp.csr_matrix(Xk) if sparse else Xk, y, sample_weight=sw)
     assert est._params.dtype == dtype
-    sizes = [X.shape[1], *hidden, 3]
+    multilabel = np.ndim(y) == 2
+    assert est.out_activation_ == ("logistic" if multilabel else "softmax")
+    sizes = [X.shape[1], *hidden, y.shape[1] if multilabel else 3]
     direct = est.direct_path and len(hidden) > 0
     p0 = init_params(sizes, activation, check_random_state(seed), np.float64, direct)
     ref = ReferenceLearner(est, sizes, p0)
@@ -132,6 +145,78 @@ def test_every_rule_matches_reference_through_detected_changes(cfg, batch_size):
                                     (5,), "sigmoid", batch_size, data=(X, y, sw))
     assert len(est.drift_detected_) >= 3
     assert np.all(np.diff(est.drift_detected_) > 0)
+
+
+MULTILABEL_CASES = [  # (hidden, activation, batch_size, sparse, dtype), as the multiclass
+    ((), "sigmoid", 1, False, np.float64),  # tests' online, mini-batch and float32 runs
+    ((5,), "sigmoid", 1, False, np.float64),
+    ((4, 3), "sigmoid", 1, False, np.float64),
+    ((5,), "tanh", 4, False, np.float64),
+    ((5,), "sigmoid", 1, False, np.float32),
+    ((5,), "sigmoid", 4, False, np.float32),
+    ((4, 3), "relu", 1, True, np.float64),
+]
+
+
+@pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
+@pytest.mark.parametrize("hidden, activation, batch_size, sparse, dtype", MULTILABEL_CASES,
+                         ids=str)
+def test_every_rule_matches_reference_multilabel(cfg, hidden, activation, batch_size, sparse,
+                                                 dtype):
+    """A multilabel indicator matrix: sigmoid outputs, the sum of the labels' binary
+    cross-entropies, deltas ``p - y``; every rule, online and in mini-batches, float32,
+    sparse input, with the default network (direct path, input scaling) and without
+    hidden layers."""
+    est = _assert_matches_reference(cfg, hidden, activation, batch_size, sparse, seed=12,
+                                    dtype=dtype, data=_multilabel_data(12))
+    np.testing.assert_array_equal(est.classes_, np.arange(4))
+
+
+@pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
+def test_every_rule_matches_reference_multilabel_without_a_direct_path(cfg):
+    _assert_matches_reference(dict(cfg, direct_path=False, input_scaling=None), (5,),
+                              "sigmoid", 1, seed=13, data=_multilabel_data(13))
+
+
+@pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_every_rule_matches_reference_multilabel_through_detected_changes(cfg, batch_size):
+    """The change detector on a multilabel target, whose error probability is one minus
+    the geometric mean of the labels' probabilities (the mean loss over the labels): a
+    learnable indicator matrix whose labels are flipped in the second half of the data
+    makes it fire, exactly where the reference's does."""
+    X, _, sw = _data(1, n=60)
+    Y = (X[:, :3] > 0.5).astype(int)
+    Y[30:] = 1 - Y[30:]
+    plain = cfg["rule"] in ("sgd", "momentum", "nesterov", "delta_bar_delta")
+    lr = 1.0 if plain or cfg.get("base") == "gradient" else 0.1
+    est = _assert_matches_reference(dict(cfg, drift_threshold=0.2, learning_rate_init=lr),
+                                    (5,), "sigmoid", batch_size, data=(X, Y, sw))
+    assert len(est.drift_detected_) >= 1
+    assert np.all(np.diff(est.drift_detected_) > 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_multilabel_loss_is_exact_for_huge_logits(dtype):
+    """The kernel's per-label loss ``max(z, 0) + log1p(exp(-|z|)) - y z`` (in float64)
+    stays exact and finite where ``log(1 + exp(z))`` would overflow: a linear model with
+    logits of about +-500 (exp overflows float64 near 710, float32 near 89), right and
+    wrong labels; ``loss_`` of a one-example partial_fit is that example's loss before
+    the update."""
+    x = np.array([[1.0, -1.0]], dtype)
+    Y = np.array([[1, 0, 1, 0]])
+    est = DendriticClassifier((), input_scaling=None, learning_rate_init=1e-12, shuffle=False,
+                              random_state=0).partial_fit(x, Y, classes=np.arange(4))
+    est.coefs_[0][:] = np.array([[250.0, 250.0, -250.0, -250.0], [-250.0, -250.0, 250.0, 250.0]],
+                                dtype)
+    est.intercepts_[0][:] = 0.0
+    z = (x @ est.coefs_[0]).astype(np.float64).ravel()  # +-500: two right, two wrong
+    np.testing.assert_array_equal(np.abs(z), 500.0)
+    expected = np.sum(np.logaddexp(0.0, z) - Y[0] * z)
+    assert expected == pytest.approx(1000.0)
+    est.partial_fit(x, Y)
+    assert np.isfinite(est.loss_)
+    np.testing.assert_allclose(est.loss_, expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
@@ -312,6 +397,32 @@ def test_reference_gradient_is_the_loss_gradient(activation, direct):
         e[p] = 1e-6
         num[p] = (loss_and_grad(params + e, sizes, x, 1, 1.0, activation)[0]
                   - loss_and_grad(params - e, sizes, x, 1, 1.0, activation)[0]) / 2e-6
+    np.testing.assert_allclose(grad, num, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+@pytest.mark.parametrize("direct", [False, True])
+def test_reference_multilabel_gradient_is_the_loss_gradient(activation, direct):
+    """The reference's multilabel loss (the sum of the labels' binary cross-entropies) and
+    backward pass against finite differences, and its loss against the definition
+    ``-sum(y log p + (1 - y) log(1 - p))``."""
+    rng = np.random.RandomState(0)
+    sizes = [4, 5, 3, 3]
+    params = init_params(sizes, activation, rng, np.float64, direct)
+    params[params == 0] = rng.randn(int((params == 0).sum()))
+    x = rng.uniform(0.1, 1, 4)
+    y = np.array([1.0, 0.0, 1.0])
+    loss, grad = loss_and_grad(params, sizes, x, y, 1.0, activation)
+    coefs, intercepts = unpack(params, sizes)
+    z = forward(x[None], coefs, intercepts, activation, direct_block(params, sizes))[0]
+    p = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(loss, -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    num = np.empty_like(params)
+    for q in range(params.size):
+        e = np.zeros_like(params)
+        e[q] = 1e-6
+        num[q] = (loss_and_grad(params + e, sizes, x, y, 1.0, activation)[0]
+                  - loss_and_grad(params - e, sizes, x, y, 1.0, activation)[0]) / 2e-6
     np.testing.assert_allclose(grad, num, rtol=1e-4, atol=1e-7)
 
 
