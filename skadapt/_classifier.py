@@ -1103,7 +1103,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             model.params[...] = best_params
         _input_weights_to_raw(model.params, model.sizes, shift, scale)
         if not incremental:
-            _warn_if_nothing_learned(model.curve[n_curve_before:], y_idx, sw,
+            _warn_if_nothing_learned(model.curve[n_curve_before:], y_idx, Y, sw,
                                      len(model.classes))
         # commit
         if incremental and getattr(self, "_params", None) is not None:
@@ -1466,15 +1466,22 @@ def _copy_state(state, into=None, copy_rng=True, share=()):
             for k, v in state.items()}
 
 
-def _warn_if_nothing_learned(curve, y_idx, sw, n_classes):
+def _warn_if_nothing_learned(curve, y_idx, Y, sw, n_classes):
     """Warn if no epoch of a fit got the (prequential) training loss below that of
-    always predicting the training data's (weighted) class frequencies: the model then
-    predicts little more than the majority class."""
+    always predicting the training data's (weighted) class frequencies (for a multilabel
+    ``Y``, each label's frequency): the model then predicts little more than that."""
     if not curve:
         return
-    freq = np.bincount(y_idx, weights=sw, minlength=n_classes) / sw.sum()
-    with np.errstate(divide="ignore"):
-        prior = float(-(sw * np.log(freq[y_idx])).sum() / y_idx.shape[0])
+    total = sw.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if Y is None:
+            freq = np.bincount(y_idx, weights=sw, minlength=n_classes) / total
+            prior = float(-(sw * np.log(freq[y_idx])).sum() / y_idx.shape[0])
+        else:
+            T = Y[y_idx].astype(np.float64)
+            q = sw @ T / total
+            per_label = np.where(T > 0, np.log(q), np.log1p(-q))  # (log 0 only where unused)
+            prior = float(-(sw * per_label.sum(axis=1)).sum() / y_idx.shape[0])
     best = min(curve)
     if prior > 0 and best >= _NOTHING_LEARNED * prior:
         warnings.warn(

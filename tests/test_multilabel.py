@@ -242,3 +242,18 @@ def test_detector_that_does_not_fire_changes_nothing_for_multilabel():
     assert len(on.drift_detected_) == 0 and len(off.drift_detected_) == 0
     np.testing.assert_array_equal(on._params, off._params)
     assert on.score(X / 16.0, Y) > 0.7  # (the most frequent label set: 0.2)
+
+
+def test_a_multilabel_fit_that_learns_nothing_warns(data):
+    """The baseline of the 'learned nothing' warning is each label's frequency: labels
+    drawn independently of X warn; the learnable labels do not."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, Y = data
+    rng = np.random.RandomState(0)
+    noise = (rng.rand(*Y.shape) < Y.mean(axis=0)).astype(int)
+    with pytest.warns(ConvergenceWarning, match="learned nothing"):
+        DendriticClassifier(**{**KW, "max_iter": 2}).fit(X, noise)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DendriticClassifier(**KW).fit(X, Y)
