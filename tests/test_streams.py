@@ -239,6 +239,32 @@ def test_invalid_arguments_raise_as_before_the_split(kwargs):
         make_stream(**kwargs)
 
 
+def test_a_new_schedule_is_one_class_and_one_row_of_the_kinds(monkeypatch):
+    """What doc/architecture.md's recipe says: a schedule (when each concept applies)
+    and a row of ``_KINDS`` make a new kind of stream, with either change, its
+    evaluation sets and its description, without touching make_stream."""
+    from skadapt import streams
+
+    class Cycle(streams._Schedule):  # A, B, C, A, B, C, ...
+        def concepts(self, n, cps, width, rng):
+            return super().concepts(n, cps, width, rng) % 3
+
+        def describe(self, how, cps, width):
+            return f"cycle A/B/C ({how}), changes at {cps}"
+
+    monkeypatch.setitem(streams._KINDS, "cycle", (Cycle(), None))
+    s = make_stream("cycle", n_samples=400, change_points=[100, 200, 300], random_state=0)
+    np.testing.assert_array_equal(s.concept, np.repeat([0, 1, 2, 0], 100))
+    y_src = load_digits().target[s.index]
+    for c in range(3):
+        np.testing.assert_array_equal(s.y[s.concept == c], s.label_maps[c][y_src[s.concept == c]])
+    assert len(s.X_eval) == 3 and "cycle A/B/C (labels permuted)" in s.description
+    s = make_stream("cycle", n_samples=400, change="input", random_state=0)
+    np.testing.assert_array_equal(s.X_eval[1], _rot90(s.X_eval[0], 8))
+    with pytest.raises(ValueError, match="width is for kind='gradual' only"):
+        make_stream("cycle", width=10)
+
+
 def test_hand_made_stream_gets_segment_concepts():
     s = Stream(X=np.zeros((10, 2)), y=np.arange(10) % 2, change_points=[4, 7])
     np.testing.assert_array_equal(s.concept, [0, 0, 0, 0, 1, 1, 1, 2, 2, 2])
