@@ -41,8 +41,8 @@ __all__ = [
     "change_metrics",
 ]
 
-KINDS = ("label", "input", "gradual", "recurring")
 SOURCES = ("digits", "mnist", "synthetic")
+# (KINDS, the kinds of stream, stands with the schedules below)
 
 _DEFAULT_N_SAMPLES = {"digits": 1200, "mnist": 3000, "synthetic": 3000}
 _MAX_EVAL = 2000
@@ -184,24 +184,203 @@ def _rotation_map(side, quarter_turns):
     return np.rot90(np.arange(side * side).reshape(side, side), quarter_turns).ravel()
 
 
-def _concepts(kind, n, change_points, width, rng):
-    """Concept of every example of the stream."""
-    cps = np.asarray(change_points, dtype=np.int64)
-    segment = np.searchsorted(cps, np.arange(n), side="right")
-    if kind == "recurring":
-        return segment % 2
-    if kind != "gradual":
-        return segment
-    concept = segment.copy()
-    for k, cp in enumerate(cps):
-        # Over the ramp the new concept's share is (i + 1) / (width + 1) at its
-        # i-th example; error diffusion (with a random phase) turns the shares
-        # into draws whose count over any stretch is within one of their sum.
-        share = np.arange(1, width + 1) / (width + 1)
-        phase = rng.uniform()
-        new = np.diff(np.floor(phase + np.cumsum(share)), prepend=np.floor(phase)) > 0
-        concept[cp:cp + width] = np.where(new, k + 1, k)
-    return concept
+# ------------------------------------------------------------------ schedules
+# A kind of stream is a *schedule* (when each concept applies) and a *change* (what a
+# concept other than the first does to the source data). A new schedule is a subclass of
+# _Schedule plus a row of _KINDS; a new change is a subclass of _Change, chosen by
+# _pick_change. make_stream itself knows neither: it draws the examples, asks the
+# schedule for each one's concept and the change for each concept's maps, and applies
+# them.
+
+
+class _Schedule:
+    """When each concept applies; by default, from one change point to the next:
+    concepts 0, 1, 2, ... (what a subclass does not override)."""
+
+    #: whether the schedule reads ``width`` (the length of a ramp)
+    ramps = False
+
+    def default_change_points(self, n):
+        """The change points of a stream of ``n`` examples when none are given."""
+        return (n // 2,)
+
+    def ramp_width(self, n, cps, width):
+        """The ramps' length: 0 without ramps, else ``width`` checked (``None``: the
+        default)."""
+        return 0
+
+    def concepts(self, n, cps, width, rng):
+        """The concept of each of the ``n`` examples (ndarray of int64)."""
+        return np.searchsorted(np.asarray(cps, dtype=np.int64), np.arange(n), side="right")
+
+    def describe(self, how, cps, width):
+        """What the stream does, in words; ``how`` says what a change changes."""
+        raise NotImplementedError
+
+
+class _Sudden(_Schedule):
+    """Each change point starts the next concept, for good."""
+
+    def describe(self, how, cps, width):
+        return f"sudden change ({how}) at {cps}"
+
+
+class _Gradual(_Schedule):
+    """From each change point on, the next concept's share of the examples ramps up
+    linearly over ``width`` examples, then stays 1."""
+
+    ramps = True
+
+    def ramp_width(self, n, cps, width):
+        width = n // 6 if width is None else int(width)
+        ends = [*cps[1:], n]
+        if width < 1 or any(c + width > e for c, e in zip(cps, ends, strict=True)):
+            raise ValueError(
+                f"width={width} must be >= 1 and each ramp must end before the next change "
+                f"point or the end of the stream (change points {cps}, n_samples={n})."
+            )
+        return width
+
+    def concepts(self, n, cps, width, rng):
+        concept = super().concepts(n, cps, width, rng)
+        for k, cp in enumerate(cps):
+            # Over the ramp the new concept's share is (i + 1) / (width + 1) at its
+            # i-th example; error diffusion (with a random phase) turns the shares
+            # into draws whose count over any stretch is within one of their sum.
+            share = np.arange(1, width + 1) / (width + 1)
+            phase = rng.uniform()
+            new = np.diff(np.floor(phase + np.cumsum(share)), prepend=np.floor(phase)) > 0
+            concept[cp:cp + width] = np.where(new, k + 1, k)
+        return concept
+
+    def describe(self, how, cps, width):
+        at = ", ".join(f"{c}-{c + width}" for c in cps)
+        return f"gradual drift ({how}), ramps over examples {at}"
+
+
+class _Recurring(_Schedule):
+    """Two concepts, A and B, alternate at the change points: A, B, A, ..."""
+
+    def default_change_points(self, n):
+        return (n // 3, 2 * n // 3)
+
+    def concepts(self, n, cps, width, rng):
+        return super().concepts(n, cps, width, rng) % 2
+
+    def describe(self, how, cps, width):
+        return f"recurring concepts A/B ({how} in B), changes at {cps}"
+
+
+# Every kind: its schedule, and what changes (None: the ``change`` argument says).
+_KINDS = {
+    "label": (_Sudden(), "label"),
+    "input": (_Sudden(), "input"),
+    "gradual": (_Gradual(), None),
+    "recurring": (_Recurring(), None),
+}
+KINDS = tuple(_KINDS)
+
+
+# -------------------------------------------------------------------- changes
+class _Change:
+    """What concept ``c >= 1`` does to the source data: its label map (``None``: the
+    labels stay) and its input map (``None``: the inputs stay). Drawn once per concept,
+    in order, label map first."""
+
+    #: what changes, in words (the stream's description)
+    how = ""
+
+    def check(self, n_concepts, side):
+        """Raise a ValueError if the change cannot make ``n_concepts`` concepts of
+        the source (``side``: of its square images; ``None``: not images)."""
+
+    def label_map(self, c, n_classes, rng):
+        """``label_map[k]``: the label index that source class ``k`` gets."""
+        return None
+
+    def feature_map(self, c, n_features, side, rng):
+        """The column index map of concept ``c``'s inputs (``x_source[feature_map]``)."""
+        return None
+
+
+class _LabelPermutation(_Change):
+    """Every class gets a new label: a random permutation without fixed points."""
+
+    how = "labels permuted"
+
+    def label_map(self, c, n_classes, rng):
+        return _derangement(n_classes, rng)
+
+
+class _Rotation(_Change):
+    """The image of concept ``c`` is turned by ``90 * c`` degrees."""
+
+    how = "images rotated by 90 degrees"
+
+    def check(self, n_concepts, side):
+        if side is None:
+            raise ValueError("input_change='rotate' needs square images; use 'permute'.")
+        if n_concepts > 4:
+            raise ValueError(f"A rotation has 4 concepts at most; got {n_concepts}.")
+
+    def feature_map(self, c, n_features, side, rng):
+        return _rotation_map(side, c)
+
+
+class _FeaturePermutation(_Change):
+    """A fixed random permutation of all features per concept."""
+
+    how = "features permuted"
+
+    def feature_map(self, c, n_features, side, rng):
+        return rng.permutation(n_features)
+
+
+# what a stream's ``change`` can be, and the input maps of ``input_change``
+_CHANGE_NAMES = ("label", "input")
+_INPUT_CHANGES = {"rotate": _Rotation(), "permute": _FeaturePermutation()}
+
+
+def _pick_change(what, input_change, side):
+    """The change of a stream that changes ``what`` (``"label"`` or ``"input"``)."""
+    if what == "label":
+        return _LabelPermutation()
+    if input_change == "auto":
+        input_change = "permute" if side is None else "rotate"
+    return _INPUT_CHANGES[input_change]
+
+
+# --------------------------------------------------------------------- sources
+def _draw_source(source, n, n_eval, rng):
+    """The source data, the rows held out for evaluation and the pool of the others:
+    ``(X_src, y_src, side, eval_rows, pool, n_eval)`` (``side``: of the square images;
+    ``None`` for ``"synthetic"``)."""
+    if source == "synthetic":
+        from sklearn.datasets import make_classification
+
+        n_eval = 1000 if n_eval is None else int(n_eval)
+        if n_eval < 0:
+            raise ValueError(f"n_eval must be >= 0; got {n_eval}.")
+        X_src, y_src = make_classification(
+            n_samples=n + n_eval, n_features=20, n_informative=10, n_redundant=0,
+            n_classes=10, n_clusters_per_class=1, class_sep=1.5, random_state=rng,
+        )
+        return X_src, y_src, None, np.arange(n, n + n_eval), np.arange(n), n_eval
+    X_src, y_src, side = _load_source(source)
+    n_src = y_src.shape[0]
+    if n_eval is None:
+        n_eval = min(_MAX_EVAL, max(n_src - n, n_src // 5))
+    n_eval = int(n_eval)
+    if not 0 <= n_eval < n_src:
+        raise ValueError(f"n_eval must be in [0, {n_src}); got {n_eval}.")
+    order = rng.permutation(n_src)
+    return X_src, y_src, side, np.sort(order[:n_eval]), order[n_eval:], n_eval
+
+
+def _either(options):
+    """``'a', 'b' or 'c'``."""
+    words = [repr(o) for o in options]
+    return f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def make_stream(
@@ -302,93 +481,54 @@ def make_stream(
     >>> bool((s.concept[:300] == 0).all() and (s.concept[300:] == 1).all())
     True
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}; got {kind!r}.")
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {tuple(_KINDS)}; got {kind!r}.")
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}; got {source!r}.")
-    if change not in ("label", "input"):
-        raise ValueError(f"change must be 'label' or 'input'; got {change!r}.")
-    if input_change not in ("auto", "rotate", "permute"):
+    if change not in _CHANGE_NAMES:
+        raise ValueError(f"change must be {_either(_CHANGE_NAMES)}; got {change!r}.")
+    if input_change not in ("auto", *_INPUT_CHANGES):
         raise ValueError(
-            f"input_change must be 'auto', 'rotate' or 'permute'; got {input_change!r}."
+            f"input_change must be {_either(('auto', *_INPUT_CHANGES))}; got {input_change!r}."
         )
-    if width is not None and kind != "gradual":
-        raise ValueError(f"width is for kind='gradual' only; got width={width} with {kind!r}.")
+    schedule, what = _KINDS[kind]
+    what = change if what is None else what
+    if width is not None and not schedule.ramps:
+        ramping = " or ".join(f"kind={k!r}" for k, (s, _) in _KINDS.items() if s.ramps)
+        raise ValueError(f"width is for {ramping} only; got width={width} with {kind!r}.")
     rng = check_random_state(random_state)
     n = _DEFAULT_N_SAMPLES[source] if n_samples is None else int(n_samples)
     if n < 2:
         raise ValueError(f"n_samples must be >= 2; got {n_samples}.")
 
-    # -- the source data and the held-out split
-    if source == "synthetic":
-        from sklearn.datasets import make_classification
-
-        n_eval = 1000 if n_eval is None else int(n_eval)
-        if n_eval < 0:
-            raise ValueError(f"n_eval must be >= 0; got {n_eval}.")
-        X_src, y_src = make_classification(
-            n_samples=n + n_eval, n_features=20, n_informative=10, n_redundant=0,
-            n_classes=10, n_clusters_per_class=1, class_sep=1.5, random_state=rng,
-        )
-        side = None
-        eval_rows = np.arange(n, n + n_eval)
-        pool = np.arange(n)
-    else:
-        X_src, y_src, side = _load_source(source)
-        n_src = y_src.shape[0]
-        if n_eval is None:
-            n_eval = min(_MAX_EVAL, max(n_src - n, n_src // 5))
-        n_eval = int(n_eval)
-        if not 0 <= n_eval < n_src:
-            raise ValueError(f"n_eval must be in [0, {n_src}); got {n_eval}.")
-        order = rng.permutation(n_src)
-        eval_rows, pool = np.sort(order[:n_eval]), order[n_eval:]
+    # -- the source data, the held-out split, and the source row of every example
+    X_src, y_src, side, eval_rows, pool, n_eval = _draw_source(source, n, n_eval, rng)
     reps = -(-n // pool.shape[0])
     rows = np.concatenate([pool] + [rng.permutation(pool) for _ in range(reps - 1)])[:n]
 
-    # -- change points and concepts
+    # -- when each concept applies
     if change_points is None:
-        change_points = (n // 3, 2 * n // 3) if kind == "recurring" else (n // 2,)
+        change_points = schedule.default_change_points(n)
     cps = [int(c) for c in change_points]
     if not cps or cps[0] <= 0 or cps[-1] >= n or np.any(np.diff(cps) <= 0):
         raise ValueError(f"change_points must increase strictly within (0, {n}); got {cps}.")
-    if kind == "gradual":
-        width = n // 6 if width is None else int(width)
-        ends = [*cps[1:], n]
-        if width < 1 or any(c + width > e for c, e in zip(cps, ends, strict=True)):
-            raise ValueError(
-                f"width={width} must be >= 1 and each ramp must end before the next change "
-                f"point or the end of the stream (change points {cps}, n_samples={n})."
-            )
-    else:
-        width = 0
-    concept = _concepts(kind, n, cps, width, rng)
+    width = schedule.ramp_width(n, cps, width)
+    concept = schedule.concepts(n, cps, width, rng)
     n_concepts = int(concept.max()) + 1
 
     # -- what each concept does to the labels and the inputs
+    concept_change = _pick_change(what, input_change, side)
+    concept_change.check(n_concepts, side)
     classes = np.unique(y_src)
     n_features = X_src.shape[1]
-    what = kind if kind in ("label", "input") else change
-    if what == "input" and input_change == "auto":
-        input_change = "permute" if side is None else "rotate"
-    if what == "input" and input_change == "rotate":
-        if side is None:
-            raise ValueError("input_change='rotate' needs square images; use 'permute'.")
-        if n_concepts > 4:
-            raise ValueError(f"A rotation has 4 concepts at most; got {n_concepts}.")
     identity_labels = np.arange(classes.shape[0])
     identity_features = np.arange(n_features)
     label_maps, feature_maps = [identity_labels], [identity_features]
     for c in range(1, n_concepts):
-        if what == "label":
-            label_maps.append(_derangement(classes.shape[0], rng))
-            feature_maps.append(identity_features)
-        else:
-            label_maps.append(identity_labels)
-            feature_maps.append(
-                _rotation_map(side, c) if input_change == "rotate"
-                else rng.permutation(n_features)
-            )
+        label_map = concept_change.label_map(c, classes.shape[0], rng)
+        feature_map = concept_change.feature_map(c, n_features, side, rng)
+        label_maps.append(identity_labels if label_map is None else label_map)
+        feature_maps.append(identity_features if feature_map is None else feature_map)
 
     def present(src_rows, c):
         X_c = X_src[src_rows][:, feature_maps[c]]
@@ -402,20 +542,8 @@ def make_stream(
         X[at], y[at] = present(rows[at], c)
     evals = [present(eval_rows, c) for c in range(n_concepts)] if n_eval else []
 
-    if what == "label":
-        how = "labels permuted"
-    elif input_change == "rotate":
-        how = "images rotated by 90 degrees"
-    else:
-        how = "features permuted"
     shape = f"{side}x{side} images" if side else f"{n_features} features"
-    if kind == "gradual":
-        at = ", ".join(f"{c}-{c + width}" for c in cps)
-        desc = f"gradual drift ({how}), ramps over examples {at}"
-    elif kind == "recurring":
-        desc = f"recurring concepts A/B ({how} in B), changes at {cps}"
-    else:
-        desc = f"sudden change ({how}) at {cps}"
+    desc = schedule.describe(concept_change.how, cps, width)
     description = (f"{source} ({shape}), {n} examples, {n_eval} held out: {desc}")
     return Stream(
         X=X, y=y, change_points=cps, concept=concept, description=description,

