@@ -65,6 +65,9 @@ RULES = {
     "rprop": (dict(rule="rprop"), dict(learning_rate_init=[x / 10 for x in LR_ADAM])),
     "dendritic": (dict(rule="dendritic"),
                   dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.1, 0.3])),
+    # the gain on AdaGrad's step (the running sum of squared gradients instead of their mean)
+    "dendritic-adagrad": (dict(rule="dendritic", base="adagrad"),
+                          dict(learning_rate_init=[3e-3, 1e-2, 3e-2], gain_up=[0.1, 0.3])),
     # the rms base alone (gain_up=0: every gain stays 1): does the gain add anything?
     "rms-events (no gain)": (dict(rule="dendritic", gain_up=0.0), dict(learning_rate_init=LR_ADAM)),
     "dendritic-mult": (dict(rule="dendritic", growth="multiplicative"),

@@ -208,10 +208,14 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     relax_time : float or None, default=None
         Time constant, in examples seen, of the gain's relaxation toward 1
         between events; ``None`` disables the relaxation. Read by ``rule="dendritic"``.
-    base : {"gradient", "rms", "sign"}, default="rms"
-        The step the gain multiplies: the gradient, the gradient over the root
+    base : {"gradient", "rms", "adagrad", "sign"}, default="rms"
+        The step the gain multiplies: the gradient; the gradient over the root
         of a running mean of its square (updated on events only, with
-        ``beta_2`` and ``epsilon``), or its sign. Read by ``rule="dendritic"``.
+        ``beta_2`` and ``epsilon``); the gradient over the root of the running
+        *sum* of its squares (``"adagrad"``, Duchi, Hazan and Singer 2011: each
+        weight's step shrinks as its events add up, the "adaptive" part of
+        Vowpal Wabbit's update; with ``epsilon``); or its sign. Read by
+        ``rule="dendritic"``.
     min_gain, max_gain : float, default=0.01, 10.0
         Bounds of the gain (the step size in units of ``learning_rate_init``) of
         the adaptive-gain rules; ``min_gain <= 1 <= max_gain``. Read by
@@ -226,8 +230,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         of ``base="rms"``. Read by ``rule="adam"`` and ``"dendritic"`` (with
         ``base="rms"``).
     epsilon : float, default=1e-8
-        Adam's (and ``base="rms"``'s) numerical stabiliser. Read by
-        ``rule="dendritic"`` (with ``base="rms"``) and ``"adam"``.
+        Adam's (and ``base="rms"``'s and ``"adagrad"``'s) numerical stabiliser.
+        Read by ``rule="dendritic"`` (with ``base="rms"`` or ``"adagrad"``) and
+        ``"adam"``.
     dbd_kappa : float, default=0.1
         Delta-bar-delta's additive increase, in units of ``learning_rate_init``.
         Read by ``rule="delta_bar_delta"``.
@@ -365,7 +370,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         "coherence": [StrOptions({"sign", "trace"})],
         "trace_decay": [Interval(Real, 0, 1, closed="left")],
         "relax_time": [Interval(Real, 0, None, closed="neither"), None],
-        "base": [StrOptions({"gradient", "rms", "sign"})],
+        "base": [StrOptions({"gradient", "rms", "adagrad", "sign"})],
         "min_gain": [Interval(Real, 0, None, closed="neither")],
         "max_gain": [Interval(Real, 0, None, closed="neither")],
         "momentum": [Interval(Real, 0, 1, closed="left")],

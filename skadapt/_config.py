@@ -48,7 +48,9 @@ _SCOPE = {"synapse": R.SCOPE_SYNAPSE, "dendrite": R.SCOPE_DENDRITE, "unit": R.SC
 _GROWTH = {"additive": R.GROWTH_ADDITIVE, "multiplicative": R.GROWTH_MULTIPLICATIVE}
 _FALLBACK = {"reset": R.FALLBACK_RESET, "shrink": R.FALLBACK_SHRINK}
 _COHERENCE = {"sign": R.COHERENCE_SIGN, "trace": R.COHERENCE_TRACE}
-_BASE = {"gradient": R.BASE_GRADIENT, "rms": R.BASE_RMS, "sign": R.BASE_SIGN}
+# "adagrad" is the RMS base with a running sum of the squares instead of their mean
+_BASE = {"gradient": R.BASE_GRADIENT, "rms": R.BASE_RMS, "adagrad": R.BASE_RMS,
+         "sign": R.BASE_SIGN}
 _ACTIVATION = {"sigmoid": R.ACT_SIGMOID, "logistic": R.ACT_SIGMOID, "relu": R.ACT_RELU,
                "tanh": R.ACT_TANH}
 # the rules whose own regime is one update per epoch (batch_size=None): iRprop-'s sign
@@ -135,6 +137,7 @@ def make_config(est, multilabel=False):
     fcfg[R.F_MOMENTUM] = est.momentum
     fcfg[R.F_BETA1] = est.beta_1
     fcfg[R.F_BETA2] = est.beta_2
+    fcfg[R.F_V_REST] = 1.0 - est.beta_2
     fcfg[R.F_EPS] = est.epsilon
     fcfg[R.F_GAIN_MIN] = est.min_gain
     fcfg[R.F_GAIN_MAX] = est.max_gain
@@ -154,6 +157,9 @@ def make_config(est, multilabel=False):
         fcfg[R.F_GAIN_DOWN] = est.gain_down
         fcfg[R.F_TRACE_DECAY] = est.trace_decay
         fcfg[R.F_RELAX_TIME] = 0.0 if est.relax_time is None else est.relax_time
+        if est.base == "adagrad":  # v += g**2 (Duchi, Hazan and Singer 2011)
+            fcfg[R.F_BETA2] = 1.0
+            fcfg[R.F_V_REST] = 1.0
     elif rule == "delta_bar_delta":
         # Jacobs (1988): additive increase kappa, multiplicative decrease (1 - phi),
         # coherence against an exponential trace with decay theta.

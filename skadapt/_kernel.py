@@ -36,6 +36,7 @@ from ._rules import (
     F_ETA0,
     F_MOMENTUM,
     F_RELAX_TIME,
+    F_V_REST,
     I_ACTIVATION,
     I_BASE,
     I_MULTILABEL,
@@ -351,7 +352,7 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
     weight_g = like(weight, params)
     eta0_g = like(eta0, params)
     beta2_g = like(beta2, params)
-    beta2_rest_g = like(1.0 - beta2, params)
+    beta2_rest_g = like(fcfg[F_V_REST], params)
     eps_g = like(eps, params)
     for q_block in range(n_blocks):
         b = (q_block + n_blocks - 1) % n_blocks if n_blocks > n_layers else q_block

@@ -77,7 +77,8 @@ F_GAIN_MIN = 8
 F_GAIN_MAX = 9
 F_TRACE_DECAY = 10
 F_RELAX_TIME = 11  # <= 0: no relaxation in time
-N_FCFG = 12
+F_V_REST = 12  # the RMS base's weight of a new squared gradient: 1 - beta_2, or 1 (AdaGrad)
+N_FCFG = 13
 
 
 def like(x, ref):
@@ -171,7 +172,8 @@ def base_direction(g, v, base, beta2, beta2_rest, eps, weight):
 
     ``gradient``: g itself; ``rms``: g over the root of a running mean ``v`` of
     g**2 (``beta2_rest`` is ``1 - beta2``), updated on events only and started at
-    g**2 (no carry-over, no bias correction needed); ``sign``: the sign of g
+    g**2 (no carry-over, no bias correction needed), or with ``beta2 = beta2_rest = 1``
+    their running sum (AdaGrad); ``sign``: the sign of g
     (Rprop) times ``weight``, the batch's mean sample weight relative to the
     data's (a sign carries no magnitude, so sample and class weights act through
     this factor).
@@ -240,7 +242,7 @@ def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg, all
     weight = like(weight, w)
     eta0 = like(fcfg[F_ETA0], w)
     beta2 = like(fcfg[F_BETA2], w)
-    beta2_rest = like(1.0 - fcfg[F_BETA2], w)
+    beta2_rest = like(fcfg[F_V_REST], w)
     eps = like(fcfg[F_EPS], w)
     if tau > zero:
         for u in range(w.shape[0]):

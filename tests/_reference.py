@@ -275,6 +275,9 @@ class ReferenceLearner:
                 d = g[p]
             elif c["base"] == "sign":
                 d = np.sign(g[p]) * weight  # a sign has no size: weights act here
+            elif c["base"] == "adagrad":  # the sum of the squared gradients of the events
+                self.v[p] = self.v[p] + g[p] ** 2
+                d = g[p] / (np.sqrt(self.v[p]) + e.epsilon)
             else:
                 self.v[p] = g[p] ** 2 if self.v[p] == 0 else (
                     e.beta_2 * self.v[p] + (1 - e.beta_2) * g[p] ** 2)

@@ -32,6 +32,8 @@ RULE_CONFIGS = [
          base="gradient", growth="multiplicative", gain_up=2.0, alpha=0.1),
     dict(rule="dendritic", scope="unit", fallback="shrink", gain_down=0.3),
     dict(rule="dendritic", scope="unit", relax_time=4.0, base="gradient", min_gain=0.5),
+    dict(rule="dendritic", base="adagrad", alpha=0.01),
+    dict(rule="dendritic", base="adagrad", scope="dendrite", n_dendrites=2, relax_time=3.0),
 ]
 ARCHS = [(), (5,), (4, 3)]
 
@@ -140,7 +142,8 @@ def test_every_rule_matches_reference_through_detected_changes(cfg, batch_size):
     y = X[:, :3].argmax(axis=1)
     y[30:] = (y[30:] + 1) % 3
     plain = cfg["rule"] in ("sgd", "momentum", "nesterov", "delta_bar_delta")
-    lr = 1.0 if plain or cfg.get("base") == "gradient" else 0.1
+    lr = 1.0 if plain or cfg.get("base") == "gradient" else (
+        0.3 if cfg.get("base") == "adagrad" else 0.1)  # (AdaGrad's steps shrink)
     est = _assert_matches_reference(dict(cfg, drift_threshold=0.2, learning_rate_init=lr),
                                     (5,), "sigmoid", batch_size, data=(X, y, sw))
     assert len(est.drift_detected_) >= 3
@@ -189,7 +192,8 @@ def test_every_rule_matches_reference_multilabel_through_detected_changes(cfg, b
     Y = (X[:, :3] > 0.5).astype(int)
     Y[30:] = 1 - Y[30:]
     plain = cfg["rule"] in ("sgd", "momentum", "nesterov", "delta_bar_delta")
-    lr = 1.0 if plain or cfg.get("base") == "gradient" else 0.1
+    lr = 1.0 if plain or cfg.get("base") == "gradient" else (
+        0.3 if cfg.get("base") == "adagrad" else 0.1)  # (AdaGrad's steps shrink)
     est = _assert_matches_reference(dict(cfg, drift_threshold=0.2, learning_rate_init=lr),
                                     (5,), "sigmoid", batch_size, data=(X, Y, sw))
     assert len(est.drift_detected_) >= 1
