@@ -727,6 +727,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ helpers
     def _validate_input(self, X, y, reset):
+        if not reset and self._valid_as_is(X, y):
+            return X, y
         dtype = [np.float64, np.float32]
         if not reset and hasattr(self, "_params"):
             dtype = self._params.dtype
@@ -775,12 +777,34 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 f"the model was fitted on {n_out} labels; {how}."
             )
 
+    def _valid_as_is(self, X, y):
+        """Whether ``validate_data(reset=False)`` would return X and y unchanged, without
+        a warning: X a C-ordered 2-D array of the model's dtype, with the fitted number of
+        features, finite, fitted without feature names; y a 1-D array of as many integer,
+        boolean or string labels. This test costs microseconds where ``validate_data``
+        costs a few hundred (a stream's ``partial_fit`` of one row); any other input takes
+        the full validation, which converts it or says what is wrong."""
+        params = getattr(self, "_params", None)
+        return (
+            params is not None and type(X) is np.ndarray and type(y) is np.ndarray
+            and X.ndim == 2 and y.ndim == 1 and X.dtype == params.dtype
+            and X.flags.c_contiguous and 0 < X.shape[0] == y.shape[0]
+            and X.shape[1] == getattr(self, "n_features_in_", -1)
+            and not hasattr(self, "feature_names_in_") and y.dtype.kind in "biuU"
+            and bool(np.isfinite(X).all())
+        )
+
     @staticmethod
     def _check_labels(y, classes_known):
         y = np.asarray(y)
         known = np.asarray(classes_known)
         same_kind = (y.dtype.kind in "iuf" and known.dtype.kind in "iuf") or (
             y.dtype.kind == known.dtype.kind == "U")
+        if same_kind and known.size:
+            # every label found in the sorted classes: no sort of y (np.unique) needed
+            pos = np.minimum(np.searchsorted(known, y), known.size - 1)
+            if (known[pos] == y).all():
+                return
         # (unique_labels also rejects a mix of strings and numbers, at ~0.5 ms a call)
         labels = np.unique(y) if same_kind else unique_labels(y)
         unseen = np.setdiff1d(labels, known)
@@ -797,6 +821,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         (the uint8 indicator matrix, else None) their rows in ``Y``."""
         if sp.issparse(X):
             X = _canonical_csr(X)
+        if Y is None and sample_weight is None and self.class_weight is None:
+            # (what _check_sample_weight gives for None: every weight 1, nothing to drop)
+            return X, np.searchsorted(classes, y).astype(np.int64), np.ones(X.shape[0])
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if Y is not None:
             if self.class_weight is not None:
@@ -852,7 +879,14 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             # partial_fit trains on a copy (a failing call keeps the fitted state) made in
             # the arrays the previous call left behind: no allocation, no page faults
             spare_params, spare_state = self.__dict__.pop("_spare", (None, None))
-            params = _copy_into(self._params, spare_params)
+            params = _copy_into(self._params, spare_params, fill=False)
+            # the copy is made with the weights rewritten in the network's coordinates of
+            # the fitted transform, in one pass (_run's rewriting is then done)
+            transform = old.get("in_transform")
+            if transform is None:
+                np.copyto(params, self._params)
+            else:
+                _input_weights_to_network(params, sizes, *transform, src=self._params)
             if old["key"] == key:
                 # the random state is drawn from only to shuffle more than one example
                 # (or to split off a validation set); otherwise it can be shared
@@ -863,7 +897,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                     # relaxation switched on: every element's clock starts now
                     state["glast"][:] = state["counters"][0]
                 state["clock_on"] = self._clock_on()
-                return _Model(classes, sizes, params, state, list(self.loss_curve_))
+                return _Model(classes, sizes, params, state, list(self.loss_curve_),
+                              in_network=True)
             dtype = params.dtype
             rng = _copy_rng(old["rng"])
         else:
@@ -889,7 +924,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             state.update({k: old[k] for k in ("in_stats", "in_transform", "drift",
                                                "drift_detected") if k in old})
         curve = list(self.loss_curve_) if reuse else []
-        return _Model(classes, sizes, params, state, curve)
+        return _Model(classes, sizes, params, state, curve, in_network=reuse)
 
     def _state_not_written(self):
         """The optimiser-state arrays that training in the current configuration never
@@ -1048,7 +1083,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         # During the call the weights are those of the inputs as the network sees them
         # (an input whose transform changed keeps its weights in those coordinates), and
         # so is the validation set; they are folded back into the raw inputs' at the end.
-        _input_weights_to_network(model.params, model.sizes, shift_before, scale_before)
+        if not model.in_network:
+            _input_weights_to_network(model.params, model.sizes, shift_before, scale_before)
         if X_val is not None:
             X_val = _transform_inputs(X_val, shift, scale)
         try:
@@ -1398,15 +1434,35 @@ def _input_blocks(params, sizes):
     return [(coefs[0], intercepts[0])] + ([] if direct is None else [(direct, intercepts[-1])])
 
 
-def _input_weights_to_network(params, sizes, shift, scale):
+def _input_weights_to_network(params, sizes, shift, scale, src=None):
     """Rewrite, in place, the first layer's (and the direct path's) weights of the raw
     inputs ``x`` as those of the inputs the network sees, ``(x - shift) / scale``, the
     biases taking up the shift: the same function of ``x``. Only the rows of inputs
-    with a shift or a scale are visited (on MNIST, about 5% of them)."""
+    with a shift or a scale are visited (on MNIST, about 5% of them), or, where most
+    inputs have a scale, the whole block in one pass (a row times 1 is itself).
+
+    With ``src`` (a parameter vector of the same network, in the raw inputs'
+    coordinates, not ``params``), ``params`` becomes ``src`` rewritten so, in the same
+    passes: the copy of a ``partial_fit`` call and the rewriting read the weights once."""
     scaled, shifted = np.flatnonzero(scale != 1.0), np.flatnonzero(shift)
-    for W, b in _input_blocks(params, sizes):
+    whole = 2 * scaled.size > scale.size
+    blocks = _input_blocks(params, sizes)
+    if src is not None:
+        # the parameters outside the input weights: between the first layer's weights and
+        # the direct path's (or the end)
+        start = sizes[0] * sizes[1]
+        stop = params.shape[0] - sum(W.size for W, _ in blocks[1:])
+        params[start:stop] = src[start:stop]
+        src_blocks = _input_blocks(src, sizes)
+    for k, (W, b) in enumerate(blocks):
+        W_raw = W if src is None else src_blocks[k][0]
         if shifted.size:
-            b += shift[shifted] @ W[shifted]
+            b += shift[shifted] @ W_raw[shifted]
+        if whole:
+            np.multiply(W_raw, scale[:, None], out=W)
+            continue
+        if src is not None:
+            W[...] = W_raw
         if scaled.size:
             W[scaled] *= scale[scaled, None]
 
@@ -1414,8 +1470,11 @@ def _input_weights_to_network(params, sizes, shift, scale):
 def _input_weights_to_raw(params, sizes, shift, scale):
     """The inverse of :func:`_input_weights_to_network`."""
     scaled, shifted = np.flatnonzero(scale != 1.0), np.flatnonzero(shift)
+    whole = 2 * scaled.size > scale.size
     for W, b in _input_blocks(params, sizes):
-        if scaled.size:
+        if whole:
+            W /= scale[:, None]
+        elif scaled.size:
             W[scaled] /= scale[scaled, None]
         if shifted.size:
             b -= shift[shifted] @ W[shifted]
@@ -1448,14 +1507,16 @@ def _copy_rng(rng, into=None):
     return out
 
 
-def _copy_into(src, dst):
+def _copy_into(src, dst, fill=True):
     """A copy of array ``src``, written into ``dst`` when it has the same shape and
-    dtype (and is another array), else newly allocated."""
+    dtype (and is another array), else newly allocated; with ``fill=False``, only the
+    array to write the copy into (``dst`` or a new one), its values left as they are."""
     if (dst is not None and dst is not src and dst.shape == src.shape
             and dst.dtype == src.dtype):
-        np.copyto(dst, src)
+        if fill:
+            np.copyto(dst, src)
         return dst
-    return src.copy()
+    return src.copy() if fill else np.empty_like(src)
 
 
 def _copy_state(state, into=None, copy_rng=True, share=()):
@@ -1567,8 +1628,10 @@ class _Model:
     loss of every epoch since the model was started; ``n_iter``, the epochs of this call,
     as MLPClassifier counts its ``n_iter_``)."""
 
-    def __init__(self, classes, sizes, params, state, curve):
+    def __init__(self, classes, sizes, params, state, curve, in_network=False):
         self.classes = classes
+        # whether params are in the network's coordinates already (else _run rewrites them)
+        self.in_network = in_network
         self.sizes = sizes
         self.params = params
         self.state = state

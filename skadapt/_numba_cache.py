@@ -47,9 +47,9 @@ def _raised_by_numba_cache(exc):
 
 
 def _cached_dispatchers():
-    from . import _kernel, _rules
+    from . import _kernel, _online, _rules
 
-    for module in (_kernel, _rules):
+    for module in (_kernel, _rules, _online):
         for obj in vars(module).values():
             if isinstance(obj, Dispatcher):
                 yield obj

@@ -510,3 +510,33 @@ def test_rprop_learns_in_its_own_regime(digits):
     Xi, yi = load_iris(return_X_y=True)
     Xi_tr, Xi_te, yi_tr, yi_te = train_test_split(Xi, yi, stratify=yi, random_state=0)
     assert DendriticClassifier(**kw).fit(Xi_tr, yi_tr).score(Xi_te, yi_te) > 0.9
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_row_partial_fit_without_validation_learns_as_with_it(dtype):
+    # a plain array of the model's dtype skips validate_data; a list goes through it:
+    # the same model, bit for bit, and the same errors for bad rows
+    from ._state import assert_same_state
+
+    X, y = load_iris(return_X_y=True)
+    X = (X / X.max(axis=0)).astype(dtype)
+    fast = DendriticClassifier((5,), random_state=0)
+    slow = clone(fast)
+    # (the slow path's rows: lists, or float64 rows that a float32 model converts)
+    rows = X.astype(np.float64) if dtype == np.float32 else X.tolist()
+    for i in range(60):
+        fast.partial_fit(X[i : i + 1], y[i : i + 1], classes=[0, 1, 2])
+        slow.partial_fit(X[i : i + 1] if i == 0 else rows[i : i + 1], y[i : i + 1].tolist(),
+                         classes=[0, 1, 2])
+    assert fast._params.dtype == dtype
+    assert_same_state(fast, slow)
+    state = pickle.dumps(fast)
+    bad = X[:1].copy()
+    bad[0, 2] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        fast.partial_fit(bad, y[:1])
+    with pytest.raises(ValueError, match=re.escape("labels not in classes: [7]")):
+        fast.partial_fit(X[:1], np.array([7]))
+    with pytest.raises(ValueError, match="features"):
+        fast.partial_fit(X[:1, :3].copy(), y[:1])
+    assert pickle.dumps(fast) == state

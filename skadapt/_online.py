@@ -1,0 +1,132 @@
+"""Small compiled helpers of the one-example-at-a-time path (:mod:`skadapt.river`).
+
+The training itself is :func:`skadapt._kernel.train_epoch`'s; these helpers do, for one
+example and in one compiled call each, what the estimator does with NumPy for a batch:
+update the running input statistics and the input transform that follows from them
+(:func:`observe`, the same arithmetic as ``_input_batch_stats`` and
+``_merge_input_stats`` of :mod:`skadapt._classifier` for a batch of one row), and the
+forward pass of one example to its class probabilities (:func:`predict_proba_row`).
+On 9 inputs a NumPy version of either costs some 10-20 calls of about a microsecond;
+each helper is one call. They inline nothing from other modules, so that Numba's on-disk
+cache of this module goes stale only with this file.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+# the activation codes of skadapt._rules (ACT_SIGMOID, ACT_RELU, ACT_TANH), repeated here
+# so that this module's cache depends on this file only (tests/test_river.py checks them)
+_SIGMOID = 0
+_RELU = 1
+
+# "auto" scaling centres a feature non-zero in at least this share of the examples
+# (skadapt._classifier._DENSE_FEATURE; the same test checks that they agree)
+_DENSE_FEATURE = 0.9
+
+
+@njit(cache=True, error_model="numpy")
+def observe(x, stats, shift, inv_scale, centre):
+    """Count the example ``x`` in the running input statistics ``stats`` (5, n_features:
+    largest ``|x|``, examples, non-zeros, mean, sum of squared deviations), and write the
+    input transform they give into ``shift`` and ``inv_scale`` (the network sees
+    ``(x - shift) * inv_scale``; divisors rounded up to powers of two; with ``centre``,
+    a feature non-zero in at least 90% of the examples is centred on its mean and divided
+    by its standard deviation). All in place.
+
+    Returns False, changing nothing, if some value of ``x`` is not finite.
+    """
+    n_features = x.shape[0]
+    for j in range(n_features):
+        if not math.isfinite(x[j]):
+            return False
+    n_a = stats[1, 0] if n_features else 0.0
+    n = n_a + 1.0
+    w_new = 1.0 / n  # (the weight of the new example in the mean: n_b / n, n_b = 1)
+    w_old = n_a / n
+    for j in range(n_features):
+        v = x[j]
+        m = abs(v)
+        if m > stats[0, j]:
+            stats[0, j] = m
+        stats[1, j] = n
+        if v != 0.0:
+            stats[2, j] += 1.0
+        delta = v - stats[3, j]
+        stats[3, j] = stats[3, j] + delta * w_new
+        stats[4, j] = (stats[4, j] + 0.0) + delta * delta * w_old
+        scale = stats[0, j]
+        s = 0.0
+        if centre and stats[2, j] >= _DENSE_FEATURE * n:
+            s = stats[3, j]
+            scale = math.sqrt(stats[4, j] / n)
+        # rounded up to a power of two (1 for none), as np.frexp / np.ldexp do it
+        p = 1.0
+        if scale > 0.0:
+            frac, ex = math.frexp(scale)
+            p = math.ldexp(1.0, ex - 1 if frac == 0.5 else ex)
+        shift[j] = s
+        inv_scale[j] = 1.0 / p
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def predict_proba_row(x, shift, inv_scale, params, sizes, w_off, b_off, act, out):
+    """The class probabilities of one example ``x`` (raw features), written into
+    ``out``: the network's forward pass on ``(x - shift) * inv_scale`` (the parameters
+    in the network's coordinates, laid out as :mod:`skadapt._network` says; a direct
+    path if ``w_off`` has a block more than the layers), then a softmax after
+    subtracting the largest logit. Returns False if a logit is not finite (``out`` is
+    then not a distribution)."""
+    n_layers = sizes.shape[0] - 1
+    n_in = sizes[0]
+    xin = np.empty(n_in)
+    for j in range(n_in):
+        xin[j] = (x[j] - shift[j]) * inv_scale[j]
+    a = xin
+    for l in range(n_layers):
+        n_i = sizes[l]
+        n_o = sizes[l + 1]
+        z = np.empty(n_o)
+        bo = b_off[l]
+        for u in range(n_o):
+            z[u] = params[bo + u]
+        wo = w_off[l]
+        for j in range(n_i):
+            v = a[j]
+            if v != 0.0:
+                r = wo + j * n_o
+                for u in range(n_o):
+                    z[u] += v * params[r + u]
+        if l < n_layers - 1:
+            for u in range(n_o):
+                if act == _SIGMOID:
+                    e = math.exp(-abs(z[u]))
+                    z[u] = (1.0 if z[u] >= 0.0 else e) / (1.0 + e)
+                elif act == _RELU:
+                    z[u] = max(z[u], 0.0)
+                else:
+                    z[u] = math.tanh(z[u])
+        a = z
+    n_out = sizes[n_layers]
+    if w_off.shape[0] > n_layers:  # the direct path
+        wo = w_off[n_layers]
+        for j in range(n_in):
+            v = xin[j]
+            if v != 0.0:
+                r = wo + j * n_out
+                for u in range(n_out):
+                    a[u] += v * params[r + u]
+    top = -np.inf
+    for u in range(n_out):
+        if not math.isfinite(a[u]):
+            return False
+        top = max(top, a[u])
+    total = 0.0
+    for u in range(n_out):
+        out[u] = math.exp(a[u] - top)
+        total += out[u]
+    for u in range(n_out):
+        out[u] /= total
+    return True
