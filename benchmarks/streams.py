@@ -73,6 +73,7 @@ import datetime
 import itertools
 import json
 import platform
+import shlex
 import sys
 import time
 import warnings
@@ -614,7 +615,7 @@ def main(argv=None):
     units = run_units([(s, seed, jobs) for s in streams for seed in cfg["seeds"]], cfg,
                       args.jobs)
     elapsed = time.perf_counter() - t0
-    cmd = "python benchmarks/streams.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    cmd = "python benchmarks/streams.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     title = (f"Streams: {len(streams)} streams, {len(learners)} online learners, progressive "
              f"accuracy, {len(cfg['seeds'])} seeds")
     text, summary = report(units, learners, cfg, title, cmd.strip(), elapsed, tuned,
