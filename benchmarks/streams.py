@@ -60,7 +60,7 @@ Protocol (issue 19, item 1):
   (same stream per seed), called a tie when ``|gap| <= 2 s.e.`` or ``<= 0.005``, else a win
   or a loss; per learner, the mean rank over the streams.
 
-``python benchmarks/streams.py --quick --jobs 2`` (about 3 minutes on 2 cores: 1,500 examples
+``python benchmarks/streams.py --quick --jobs 2`` (1-3 minutes on 2 cores: 1,500 examples
 per synthetic stream, Shuttle, Bananas and ImageSegments subsampled to 1,500, sklearn's 8x8
 digits (1,000) instead of MNIST, drift windows of 500, 2 seeds, 1 tuning seed) or
 ``python benchmarks/streams.py --jobs 2 --out doc/benchmarks/streams`` (the full run; writes
