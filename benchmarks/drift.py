@@ -72,6 +72,10 @@ RULES = {
     "dendritic-no-direct": (dict(rule="dendritic", direct_path=False, input_scaling=None),
                             LR_RMS),
     "dendritic-unscaled": (dict(rule="dendritic", input_scaling=None), LR_RMS),
+    # the gain on AdaGrad's step (base="adagrad"), and its candidate default, untuned
+    "dendritic-adagrad": (dict(rule="dendritic", base="adagrad"),
+                          [0.003, 0.01, 0.03, 0.1, 0.3]),
+    "dendritic-adagrad-0.02": (dict(rule="dendritic", base="adagrad"), [0.02]),
     # the default before 0.3: the direct path is never cleared (no change detector)
     "dendritic-no-detector": (dict(rule="dendritic", drift_threshold=None), LR_RMS),
     "dendritic-no-direct-scaled": (dict(rule="dendritic", direct_path=False), LR_RMS),

@@ -68,6 +68,9 @@ RULES = {
     # the gain on AdaGrad's step (the running sum of squared gradients instead of their mean)
     "dendritic-adagrad": (dict(rule="dendritic", base="adagrad"),
                           dict(learning_rate_init=[3e-3, 1e-2, 3e-2], gain_up=[0.1, 0.3])),
+    # its candidate default, nothing tuned (not a candidate of the paired test)
+    "adagrad-0.02 (untuned)": (dict(rule="dendritic", base="adagrad"),
+                               dict(learning_rate_init=[0.02])),
     # the rms base alone (gain_up=0: every gain stays 1): does the gain add anything?
     "rms-events (no gain)": (dict(rule="dendritic", gain_up=0.0), dict(learning_rate_init=LR_ADAM)),
     "dendritic-mult": (dict(rule="dendritic", growth="multiplicative"),

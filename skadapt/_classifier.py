@@ -1144,8 +1144,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             model.params[...] = best_params
         _input_weights_to_raw(model.params, model.sizes, shift, scale)
         if not incremental:
-            _warn_if_nothing_learned(model.curve[n_curve_before:], y_idx, Y, sw,
-                                     len(model.classes))
+            _warn_if_nothing_learned(model, X, y_idx, Y, sw, self.activation,
+                                     model.curve[n_curve_before:])
         # commit
         if incremental and getattr(self, "_params", None) is not None:
             # the replaced arrays hold the next partial_fit call's copy (see _start_model)
@@ -1532,31 +1532,50 @@ def _copy_state(state, into=None, copy_rng=True, share=()):
             for k, v in state.items()}
 
 
-def _warn_if_nothing_learned(curve, y_idx, Y, sw, n_classes):
-    """Warn if no epoch of a fit got the (prequential) training loss below that of
-    always predicting the training data's (weighted) class frequencies (for a multilabel
-    ``Y``, each label's frequency): the model then predicts little more than that."""
+def _warn_if_nothing_learned(model, X, y_idx, Y, sw, activation, curve):
+    """Warn if the fitted model predicts the training data no better than the training
+    data's (weighted) class frequencies (for a multilabel ``Y``, each label's frequency):
+    its loss on them, as the mean weighted cross-entropy, is not below theirs.
+
+    The epochs' losses (``curve``, each example's before its update) screen for it at no
+    cost: a model whose best epoch beat the frequencies learned something. Otherwise
+    (a one-pass fit counts the loss of its first, ignorant examples too) the fitted
+    model's loss on (at most 10,000 of) the training examples decides.
+    """
     if not curve:
         return
     total = sw.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         if Y is None:
-            freq = np.bincount(y_idx, weights=sw, minlength=n_classes) / total
+            freq = np.bincount(y_idx, weights=sw, minlength=len(model.classes)) / total
             prior = float(-(sw * np.log(freq[y_idx])).sum() / y_idx.shape[0])
         else:
             T = Y[y_idx].astype(np.float64)
             q = sw @ T / total
             per_label = np.where(T > 0, np.log(q), np.log1p(-q))  # (log 0 only where unused)
             prior = float(-(sw * per_label.sum(axis=1)).sum() / y_idx.shape[0])
-    best = min(curve)
-    if prior > 0 and best >= _NOTHING_LEARNED * prior:
+    if not prior > 0 or min(curve) < _NOTHING_LEARNED * prior:
+        return
+    rows = slice(None) if X.shape[0] <= 10_000 else np.linspace(
+        0, X.shape[0] - 1, 10_000).astype(np.int64)
+    coefs, intercepts = unpack(model.params, model.sizes)
+    z = forward(X[rows], coefs, intercepts, activation,
+                direct_block(model.params, model.sizes)).astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if Y is None:
+            per_example = -log_softmax(z, axis=1)[np.arange(z.shape[0]), y_idx[rows]]
+        else:
+            T = Y[y_idx[rows]].astype(np.float64)
+            per_example = (np.logaddexp(0.0, z) - T * z).sum(axis=1)
+    w = sw[rows]
+    loss = float((w * per_example).sum() / w.sum() * total / y_idx.shape[0])
+    if not np.isfinite(loss) or loss >= _NOTHING_LEARNED * prior:
         warnings.warn(
-            f"The model learned nothing beyond the class frequencies: its lowest training "
-            f"loss over the epochs of this fit ({best:.4g}) is not below that of always "
-            f"predicting the frequencies ({prior:.4g}), so its predictions are close to a "
-            "majority-class guess. Try a larger learning_rate_init, more epochs "
-            "(max_iter, or tol=None), input_scaling='auto' or scaled features, or "
-            "another rule (rule='adam').",
+            f"The model learned nothing beyond the class frequencies: its loss on the "
+            f"training data ({loss:.4g}) is not below that of always predicting the "
+            f"frequencies ({prior:.4g}), so its predictions are close to a majority-class "
+            "guess. Try a larger learning_rate_init, more epochs (max_iter, or tol=None), "
+            "input_scaling='auto' or scaled features, or another rule (rule='adam').",
             ConvergenceWarning,
             stacklevel=4,
         )

@@ -711,3 +711,19 @@ def test_a_fit_that_learns_nothing_warns_and_says_what_to_try():
         DendriticClassifier(input_scaling=None, direct_path=False, random_state=0).partial_fit(
             Xw, yw, classes=np.unique(yw))
     assert good.score(Xw, yw) > 0.9
+
+
+def test_a_one_pass_fit_that_learned_is_not_called_a_failure():
+    """One pass over 2 digits of each class: the epoch's loss counts the first, ignorant
+    examples and is above the frequencies', but the fitted model is well below them (and
+    far above chance on the other digits): no 'learned nothing' warning."""
+    from sklearn.datasets import load_digits
+
+    Xd, yd = load_digits(return_X_y=True)
+    few = np.concatenate([np.flatnonzero(yd == c)[:2] for c in range(10)])
+    few = np.random.RandomState(0).permutation(few)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = DendriticClassifier(max_iter=1, tol=None, random_state=0).fit(Xd[few], yd[few])
+    assert est.loss_curve_[0] > np.log(10) * 0.99  # the screen alone would have warned
+    assert est.score(Xd, yd) > 0.3
