@@ -214,8 +214,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         ``beta_2`` and ``epsilon``); the gradient over the root of the running
         *sum* of its squares (``"adagrad"``, Duchi, Hazan and Singer 2011: each
         weight's step shrinks as its events add up, the "adaptive" part of
-        Vowpal Wabbit's update; with ``epsilon``); or its sign. Read by
-        ``rule="dendritic"``.
+        Vowpal Wabbit's update; with ``epsilon``; the sums count one pass over
+        the data: every epoch of ``fit`` starts them anew, ``partial_fit``
+        calls continue them); or its sign. Read by ``rule="dendritic"``.
     min_gain, max_gain : float, default=0.01, 10.0
         Bounds of the gain (the step size in units of ``learning_rate_init``) of
         the adaptive-gain rules; ``min_gain <= 1 <= max_gain``. Read by
@@ -1070,6 +1071,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         rng = model.state["rng"]
         epochs = 1 if incremental else self.max_iter
         n_curve_before = len(model.curve)
+        restart_sums = (not incremental and self.rule == "dendritic"
+                        and self.base == "adagrad")
         best_loss = np.inf
         best_score = -np.inf
         best_params = None
@@ -1089,6 +1092,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             X_val = _transform_inputs(X_val, shift, scale)
         try:
             for epoch in range(epochs):
+                if restart_sums:  # base="adagrad": the sums count this pass over the data
+                    model.state["pstate"][1] = 0.0
                 order = np.arange(n, dtype=np.int64)
                 if self.shuffle:
                     rng.shuffle(order)

@@ -184,6 +184,12 @@ class ReferenceLearner:
             self.update(G, 1.0 / len(idx), sw[idx].mean() / sw[order].mean())
         return total
 
+    def start_fit_epoch(self):
+        """An epoch of ``fit`` begins: base="adagrad"'s sums count one pass over the data,
+        and start anew."""
+        if getattr(self, "cfg", {}).get("base") == "adagrad":
+            self.v[:] = 0.0
+
     def change_detected(self, e):
         """Page-Hinkley: has the error probability risen (summed excess over its running
         mean and a tolerance of 0.05, since its low point) beyond the threshold?"""
