@@ -1550,7 +1550,7 @@ def _warn_if_nothing_learned(model, X, y_idx, Y, sw, activation, curve):
     if not curve:
         return
     total = sw.sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         if Y is None:
             freq = np.bincount(y_idx, weights=sw, minlength=len(model.classes)) / total
             prior = float(-(sw * np.log(freq[y_idx])).sum() / y_idx.shape[0])
@@ -1564,16 +1564,18 @@ def _warn_if_nothing_learned(model, X, y_idx, Y, sw, activation, curve):
     rows = slice(None) if X.shape[0] <= 10_000 else np.linspace(
         0, X.shape[0] - 1, 10_000).astype(np.int64)
     coefs, intercepts = unpack(model.params, model.sizes)
-    z = forward(X[rows], coefs, intercepts, activation,
-                direct_block(model.params, model.sizes)).astype(np.float64)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # (all: the caller's error state may make even an underflow raise, as scikit-learn's
+    # estimator checks do)
+    with np.errstate(all="ignore"):
+        z = forward(X[rows], coefs, intercepts, activation,
+                    direct_block(model.params, model.sizes)).astype(np.float64)
         if Y is None:
             per_example = -log_softmax(z, axis=1)[np.arange(z.shape[0]), y_idx[rows]]
         else:
             T = Y[y_idx[rows]].astype(np.float64)
             per_example = (np.logaddexp(0.0, z) - T * z).sum(axis=1)
-    w = sw[rows]
-    loss = float((w * per_example).sum() / w.sum() * total / y_idx.shape[0])
+        w = sw[rows]
+        loss = float((w * per_example).sum() / w.sum() * total / y_idx.shape[0])
     if not np.isfinite(loss) or loss >= _NOTHING_LEARNED * prior:
         warnings.warn(
             f"The model learned nothing beyond the class frequencies: its loss on the "
