@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
@@ -1151,6 +1152,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         if not incremental:
             _warn_if_nothing_learned(model, X, y_idx, Y, sw, self.activation,
                                      model.curve[n_curve_before:])
+            _warn_if_units_saturated(model, X, self.activation)
         # commit
         if incremental and getattr(self, "_params", None) is not None:
             # the replaced arrays hold the next partial_fit call's copy (see _start_model)
@@ -1381,6 +1383,13 @@ _DRIFT_TOLERANCE = 0.05
 # A fit whose best epoch's loss is not below this share of the class frequencies' learned
 # nothing worth its name (see _warn_if_nothing_learned).
 _NOTHING_LEARNED = 0.99
+# A sigmoid (tanh) unit with |a - 1/2| (|a|) above this half of its range (this range) is
+# in its flat tail; a unit stuck so (or a relu unit at zero) on this share of the examples
+# is stuck; a fit with this share of its hidden units stuck has lost its hidden layers
+# (see _warn_if_units_saturated).
+_SATURATED = 0.98
+_STUCK_EXAMPLES = 0.95
+_STUCK_UNITS = 0.9
 _DRIFT_LOG = 65
 
 
@@ -1535,6 +1544,44 @@ def _copy_state(state, into=None, copy_rng=True, share=()):
             else _copy_rng(v, into.get(k)) if copy_rng and isinstance(v, np.random.RandomState)
             else v
             for k, v in state.items()}
+
+
+def _warn_if_units_saturated(model, X, activation):
+    """Warn if most hidden units of the fitted network are stuck for 95% or more of the
+    training examples: a sigmoid or tanh unit in its flat tails, a relu unit at zero. Such a
+    unit passes no gradient: the network has lost its hidden layer. Checked on (at most
+    2,000 of) the training examples."""
+    n_hidden = len(model.sizes) - 2
+    if n_hidden < 1:
+        return
+    activation = ACTIVATION_ALIASES.get(activation, activation)
+    rows = slice(None) if X.shape[0] <= 2_000 else np.linspace(
+        0, X.shape[0] - 1, 2_000).astype(np.int64)
+    coefs, intercepts = unpack(model.params, model.sizes)
+    a = X[rows]
+    stuck, total = 0, 0
+    with np.errstate(all="ignore"):
+        for l in range(n_hidden):
+            z = np.asarray(safe_sparse_dot(a, coefs[l], dense_output=True)) + intercepts[l]
+            if activation == "relu":
+                a = np.maximum(z, 0.0)
+                flat = a == 0.0
+            else:
+                a = expit(z) if activation == "sigmoid" else np.tanh(z)
+                edge = np.abs(a - 0.5) if activation == "sigmoid" else np.abs(a)
+                flat = edge > (_SATURATED / 2 if activation == "sigmoid" else _SATURATED)
+            stuck += int(np.count_nonzero(flat.mean(axis=0) >= _STUCK_EXAMPLES))
+            total += a.shape[1]
+    if stuck >= _STUCK_UNITS * total:
+        what = "at zero (dead)" if activation == "relu" else "saturated"
+        warnings.warn(
+            f"{stuck} of the network's {total} hidden units are {what} for nearly every "
+            "training example, so the hidden layers pass almost no gradient and the network "
+            "learns like a linear model at best. Try a smaller learning_rate_init, scaled "
+            "features (input_scaling='auto' or StandardScaler) or another activation.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
 
 def _warn_if_nothing_learned(model, X, y_idx, Y, sw, activation, curve):

@@ -727,3 +727,17 @@ def test_a_one_pass_fit_that_learned_is_not_called_a_failure():
         est = DendriticClassifier(max_iter=1, tol=None, random_state=0).fit(Xd[few], yd[few])
     assert est.loss_curve_[0] > np.log(10) * 0.99  # the screen alone would have warned
     assert est.score(Xd, yd) > 0.3
+
+
+def test_a_fit_whose_hidden_units_saturate_warns():
+    """Moons in units a thousand times too large, without input scaling: the sigmoid units
+    sit in their flat tails for nearly every example, and a ConvergenceWarning says so and
+    what to try; with the default input scaling the same data gives no such warning."""
+    from sklearn.datasets import make_moons
+
+    Xm, ym = make_moons(500, noise=0.2, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="hidden units are saturated"):
+        DendriticClassifier(input_scaling=None, random_state=0).fit(Xm * 1000, ym)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DendriticClassifier(random_state=0).fit(Xm * 1000, ym)
