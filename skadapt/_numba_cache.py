@@ -250,11 +250,13 @@ def call(func, *args):
         except Exception as exc:  # never let the check itself break a fit
             warnings.warn(f"skadapt could not check its Numba cache: {exc}", RuntimeWarning,
                           stacklevel=2)
-    kind = tuple((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a) for a in args)
+    kind = (func, *((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a)
+                    for a in args))
     if kind in _ready:
         return _call(func, args)
     with _compile_lock():
-        if _will_compile(func, args):
+        # (the training kernel takes the time; the small helpers compile in a second)
+        if getattr(func, "__name__", "") == "train_epoch" and _will_compile(func, args):
             _announce_compilation(args)
         out = _call(func, args)
     _ready.add(kind)
