@@ -35,7 +35,7 @@ def main(argv=None):
     from skadapt import DendriticClassifier as SklearnClassifier
     from skadapt import _online
     from skadapt._kernel import train_epoch
-    from skadapt.river import _ENTRY, DendriticClassifier
+    from skadapt.river import _A_X, _ENTRY, DendriticClassifier
 
     data = list(datasets.Phishing())
     models = {
@@ -78,7 +78,7 @@ def main(argv=None):
         model.learn_one(x, y)
     x, y = data[200]
     a = model._args
-    row = a[0][0]
+    row = a[_A_X][0]
 
     def cost(fn, n=5000):
         return min(timeit.repeat(fn, number=n, repeat=args.repeat)) / n * 1e6
@@ -93,12 +93,11 @@ def main(argv=None):
         ("  the dict's values into the row (itemgetter)",
          lambda: row.__setitem__(slice(None), model._getter(x))),
         ("  input statistics and transform (_online.observe)",
-         lambda: _online.observe(row, model._stats, a[5], a[6], True)),
+         lambda: _online.observe(row, model._stats, *model._forward_args()[:2], True)),
         ("  train_epoch on the example, compiled entry point", lambda: _ENTRY[0](*a)),
         ("  train_epoch on the example, through the dispatcher", lambda: train_epoch(*a)),
         ("  forward pass (_online.predict_proba_row)",
-         lambda: _online.predict_proba_row(row, a[5], a[6], a[11], a[12], a[13], a[14], 0,
-                                           model._pbuf)),
+         lambda: _online.predict_proba_row(row, *model._forward_args(), 0, model._pbuf)),
         ("  the probabilities as a dict", lambda: dict(zip(model.classes_,
                                                           model._pbuf.tolist(), strict=True))),
     ]

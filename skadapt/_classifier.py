@@ -11,7 +11,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
@@ -38,6 +37,7 @@ from ._network import (
     ACTIVATIONS,
     direct_block,
     forward,
+    hidden_activations,
     init_params,
     layout,
     unpack,
@@ -1546,6 +1546,13 @@ def _copy_state(state, into=None, copy_rng=True, share=()):
             for k, v in state.items()}
 
 
+def _some_rows(X, limit):
+    """X, or ``limit`` of its rows spread evenly over it if it has more."""
+    if X.shape[0] <= limit:
+        return X
+    return X[np.linspace(0, X.shape[0] - 1, limit).astype(np.int64)]
+
+
 def _warn_if_units_saturated(model, X, activation):
     """Warn if most hidden units of the fitted network are stuck for 95% or more of the
     training examples: a sigmoid or tanh unit in its flat tails, a relu unit at zero. Such a
@@ -1555,21 +1562,16 @@ def _warn_if_units_saturated(model, X, activation):
     if n_hidden < 1:
         return
     activation = ACTIVATION_ALIASES.get(activation, activation)
-    rows = slice(None) if X.shape[0] <= 2_000 else np.linspace(
-        0, X.shape[0] - 1, 2_000).astype(np.int64)
     coefs, intercepts = unpack(model.params, model.sizes)
-    a = X[rows]
     stuck, total = 0, 0
     with np.errstate(all="ignore"):
-        for l in range(n_hidden):
-            z = np.asarray(safe_sparse_dot(a, coefs[l], dense_output=True)) + intercepts[l]
+        for a in hidden_activations(_some_rows(X, 2_000), coefs, intercepts, activation):
             if activation == "relu":
-                a = np.maximum(z, 0.0)
                 flat = a == 0.0
+            elif activation == "sigmoid":
+                flat = np.abs(a - 0.5) > _SATURATED / 2
             else:
-                a = expit(z) if activation == "sigmoid" else np.tanh(z)
-                edge = np.abs(a - 0.5) if activation == "sigmoid" else np.abs(a)
-                flat = edge > (_SATURATED / 2 if activation == "sigmoid" else _SATURATED)
+                flat = np.abs(a) > _SATURATED
             stuck += int(np.count_nonzero(flat.mean(axis=0) >= _STUCK_EXAMPLES))
             total += a.shape[1]
     if stuck >= _STUCK_UNITS * total:
@@ -1608,8 +1610,7 @@ def _warn_if_nothing_learned(model, X, y_idx, Y, sw, activation, curve):
             prior = float(-(sw * per_label.sum(axis=1)).sum() / y_idx.shape[0])
     if not prior > 0 or min(curve) < _NOTHING_LEARNED * prior:
         return
-    rows = slice(None) if X.shape[0] <= 10_000 else np.linspace(
-        0, X.shape[0] - 1, 10_000).astype(np.int64)
+    rows = _some_rows(np.arange(X.shape[0]), 10_000)
     coefs, intercepts = unpack(model.params, model.sizes)
     # (all: the caller's error state may make even an underflow raise, as scikit-learn's
     # estimator checks do)

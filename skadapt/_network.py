@@ -96,16 +96,26 @@ def _act(z, activation):
     return np.tanh(z, out=z)
 
 
+def hidden_activations(X, coefs, intercepts, activation):
+    """Yield the activations of each hidden layer for X (dense or sparse), first to
+    last, each of shape (n_samples, n_units)."""
+    activation = ACTIVATION_ALIASES.get(activation, activation)
+    a = X
+    for l in range(len(coefs) - 1):
+        z = safe_sparse_dot(a, coefs[l], dense_output=True)
+        z += intercepts[l]
+        a = _act(z, activation)
+        yield a
+
+
 def forward(X, coefs, intercepts, activation, direct_coef=None):
     """Output-layer logits for X (dense or sparse), shape (n_samples, n_outputs);
     ``direct_coef``: the direct path's weights, whose ``X @ direct_coef`` adds to them."""
-    activation = ACTIVATION_ALIASES.get(activation, activation)
     a = X
-    n_layers = len(coefs)
-    for l in range(n_layers):
-        z = safe_sparse_dot(a, coefs[l], dense_output=True)
-        z += intercepts[l]
-        a = _act(z, activation) if l < n_layers - 1 else z
+    for h in hidden_activations(X, coefs, intercepts, activation):
+        a = h
+    a = safe_sparse_dot(a, coefs[-1], dense_output=True)
+    a += intercepts[-1]
     if direct_coef is not None:
         a += safe_sparse_dot(X, direct_coef, dense_output=True)
     return np.asarray(a)

@@ -26,6 +26,18 @@ _RELU = 1
 _DENSE_FEATURE = 0.9
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _add_rows(a, n_in, params, wo, n_out, z):
+    """``z += a @ W`` for the block of weights at ``wo`` (``n_in`` rows of ``n_out``),
+    visiting only the rows of the non-zero inputs."""
+    for j in range(n_in):
+        v = a[j]
+        if v != 0.0:
+            r = wo + j * n_out
+            for u in range(n_out):
+                z[u] += v * params[r + u]
+
+
 @njit(cache=True, error_model="numpy")
 def observe(x, stats, shift, inv_scale, centre):
     """Count the example ``x`` in the running input statistics ``stats`` (5, n_features:
@@ -92,13 +104,7 @@ def predict_proba_row(x, shift, inv_scale, params, sizes, w_off, b_off, act, out
         bo = b_off[l]
         for u in range(n_o):
             z[u] = params[bo + u]
-        wo = w_off[l]
-        for j in range(n_i):
-            v = a[j]
-            if v != 0.0:
-                r = wo + j * n_o
-                for u in range(n_o):
-                    z[u] += v * params[r + u]
+        _add_rows(a, n_i, params, w_off[l], n_o, z)
         if l < n_layers - 1:
             for u in range(n_o):
                 if act == _SIGMOID:
@@ -111,13 +117,7 @@ def predict_proba_row(x, shift, inv_scale, params, sizes, w_off, b_off, act, out
         a = z
     n_out = sizes[n_layers]
     if w_off.shape[0] > n_layers:  # the direct path
-        wo = w_off[n_layers]
-        for j in range(n_in):
-            v = xin[j]
-            if v != 0.0:
-                r = wo + j * n_out
-                for u in range(n_out):
-                    a[u] += v * params[r + u]
+        _add_rows(xin, n_in, params, w_off[n_layers], n_out, a)
     top = -np.inf
     for u in range(n_out):
         if not math.isfinite(a[u]):

@@ -46,9 +46,15 @@ LEARNING_PARAMETERS = (
 )
 
 # train_epoch's compiled version for this path's argument types, called directly (the
-# dispatcher's type resolution of its 24 arguments costs about a microsecond a round;
+# dispatcher's type resolution of its 25 arguments costs about a microsecond a round;
 # doc/interop.md): set by _first_call, process-local, never pickled
 _ENTRY = [None, False]  # (and whether the _online helpers are ready)
+
+# Positions of the arguments read back from the tuple of train_epoch's arguments (its
+# signature; tests/test_river.py checks them against it).
+_A_X, _A_SHIFT, _A_SCALE, _A_Y = 0, 5, 6, 7
+_A_PARAMS, _A_SIZES, _A_W_OFF, _A_B_OFF = 12, 13, 14, 15
+_A_DRIFT_LOG = 24
 
 
 def _sort_key(value):
@@ -336,23 +342,19 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
         args = self._args
         if args is None:
             args = self._start(x)
-        row = args[0][0]
-        if x.keys() == self._features.keys():
-            try:
-                row[:] = self._getter(x)
-            except (TypeError, ValueError) as exc:
-                raise self._not_numbers(x) from exc
-        else:
+        row = args[_A_X][0]
+        if not self._read_known(x, row):
             args = self._read_new(x, row)
         if self.input_scaling is not None and not _online.observe(
-                row, self._stats, args[5], args[6], self.input_scaling == "auto"):
+                row, self._stats, args[_A_SHIFT], args[_A_SCALE],
+                self.input_scaling == "auto"):
             raise ValueError(f"Feature values must be finite; got {x!r}.")
-        args[7][0] = k
+        args[_A_Y][0] = k
         loss, status = (_ENTRY[0] or _first_call)(*args)
         if status:
             raise self._divergence(status)
         self.t_ += 1
-        log = args[24]
+        log = args[_A_DRIFT_LOG]
         if log[0]:
             self.drift_detected_.extend(log[1 : 1 + min(log[0], _DRIFT_LOG - 1)].tolist())
             log[0] = 0
@@ -410,12 +412,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
         if args is None:
             return None
         row = self._xbuf
-        if x.keys() == self._features.keys():
-            try:
-                row[:] = self._getter(x)
-            except (TypeError, ValueError) as exc:
-                raise self._not_numbers(x) from exc
-        else:
+        if not self._read_known(x, row):
             row[:] = 0.0
             index = self._features
             for name, value in x.items():
@@ -423,8 +420,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
                 if j is not None:
                     row[j] = self._number(value, x)
         out = self._pbuf
-        if not _online.predict_proba_row(row, args[5], args[6], args[12], args[13],
-                                         args[14], args[15], self._act, out):
+        if not _online.predict_proba_row(row, *self._forward_args(), self._act, out):
             raise ValueError(
                 "The network's output overflowed (is infinite or NaN) for this example: "
                 "the input is far larger than the model can take."
@@ -443,6 +439,24 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
         except (TypeError, ValueError) as exc:
             raise self._not_numbers(x) from exc
 
+    def _forward_args(self):
+        """The network arguments of ``_online.predict_proba_row`` (input transform,
+        parameters and layout), views of the kernel's arguments."""
+        args = self._args
+        return tuple(args[i] for i in (_A_SHIFT, _A_SCALE, _A_PARAMS, _A_SIZES, _A_W_OFF,
+                                       _A_B_OFF))
+
+    def _read_known(self, x, row):
+        """Write the dict ``x`` into ``row`` on the fast path, when it has exactly the
+        features known (in any order); returns whether it did."""
+        if x.keys() != self._features.keys():
+            return False
+        try:
+            row[:] = self._getter(x)
+        except (TypeError, ValueError) as exc:
+            raise self._not_numbers(x) from exc
+        return True
+
     def _read_new(self, x, row):
         """Write the dict ``x`` into ``row`` on the slow path: absent features are 0,
         new ones get input units (the arguments are rebuilt); returns the arguments."""
@@ -451,7 +465,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
         values = {name: self._number(value, x) for name, value in x.items()}
         if new:
             self._add_features(_sorted(new))
-            row = self._args[0][0]
+            row = self._args[_A_X][0]
             index = self._features
         row[:] = 0.0
         for name, value in values.items():

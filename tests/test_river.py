@@ -271,3 +271,18 @@ def test_learns_phishing_about_as_well_as_a_scaled_logistic_regression(phishing)
     reference = accuracy(preprocessing.StandardScaler() | linear_model.LogisticRegression())
     ours = accuracy(DendriticClassifier(learning_rate_init=0.01, seed=0))
     assert ours > reference - 0.05
+
+
+def test_argument_positions_match_the_kernels_signature():
+    """The positions river.py reads back from train_epoch's argument tuple name the
+    arguments they should (the signature grew once under it: the multilabel matrix)."""
+    import inspect
+
+    from skadapt import river
+    from skadapt._kernel import train_epoch
+
+    names = list(inspect.signature(train_epoch.py_func).parameters)
+    expected = {"_A_X": "X", "_A_SHIFT": "in_shift", "_A_SCALE": "in_scale", "_A_Y": "y",
+                "_A_PARAMS": "params", "_A_SIZES": "sizes", "_A_W_OFF": "w_off",
+                "_A_B_OFF": "b_off", "_A_DRIFT_LOG": "drift_log"}
+    assert {k: names[getattr(river, k)] for k in expected} == expected
