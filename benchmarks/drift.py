@@ -56,29 +56,38 @@ from skadapt import DendriticClassifier
 from skadapt.streams import KINDS, make_stream, prequential
 
 LR_RMS = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]  # steps normalised per weight (rms base, adam)
+LR_ADAGRAD = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]  # the leaky AdaGrad step's settled rate
 LR_GRAD = [0.03, 0.1, 0.3, 1.0, 3.0]  # plain gradient steps
 LR_MOM = [0.003, 0.01, 0.03, 0.1, 0.3]  # momentum 0.9: ~10x the effective step
 LR_SIGN = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]  # rprop's initial step (a sign step)
 
 # name -> (fixed parameters, learning-rate grid). Same grid size for every rule.
+# The dendritic variants before 0.4 ran on the sigmoid network with the RMS base; they keep
+# it (OLD), so that the earlier result pages keep their meaning.
+OLD = dict(activation="sigmoid", base="rms")
 RULES = {
-    "dendritic": (dict(rule="dendritic"), LR_RMS),
-    "dendritic-relax30": (dict(rule="dendritic", relax_time=30.0), LR_RMS),
-    "dendritic-unit": (dict(rule="dendritic", scope="unit"), LR_RMS),
-    "dendritic-dendrite": (dict(rule="dendritic", scope="dendrite"), LR_RMS),
-    "dendritic-gradient-relax30": (dict(rule="dendritic", base="gradient", relax_time=30.0),
+    # the default: ReLU units, the gain on the leaky AdaGrad step (learning_rate_init is
+    # the rate its step settles at, as the RMS base's)
+    "dendritic": (dict(rule="dendritic"), LR_ADAGRAD),
+    # the default before 0.4: sigmoid units, the gain on the RMS step
+    "dendritic-0.3": (dict(rule="dendritic", **OLD), LR_RMS),
+    "dendritic-relax30": (dict(rule="dendritic", relax_time=30.0, **OLD), LR_RMS),
+    "dendritic-unit": (dict(rule="dendritic", scope="unit", **OLD), LR_RMS),
+    "dendritic-dendrite": (dict(rule="dendritic", scope="dendrite", **OLD), LR_RMS),
+    "dendritic-gradient-relax30": (dict(rule="dendritic", base="gradient", relax_time=30.0,
+                                          activation="sigmoid"),
                                    LR_GRAD),
     # the network of the default before 0.2: no direct path, no input scaling
-    "dendritic-no-direct": (dict(rule="dendritic", direct_path=False, input_scaling=None),
+    "dendritic-no-direct": (dict(rule="dendritic", direct_path=False, input_scaling=None, **OLD),
                             LR_RMS),
-    "dendritic-unscaled": (dict(rule="dendritic", input_scaling=None), LR_RMS),
-    # the gain on AdaGrad's step (base="adagrad"), and its candidate default, untuned
-    "dendritic-adagrad": (dict(rule="dendritic", base="adagrad"),
-                          [0.003, 0.01, 0.03, 0.1, 0.3]),
-    "dendritic-adagrad-0.02": (dict(rule="dendritic", base="adagrad"), [0.02]),
+    "dendritic-unscaled": (dict(rule="dendritic", input_scaling=None, **OLD), LR_RMS),
+    # the gain on the leaky AdaGrad step on the sigmoid network, and the default untuned
+    "dendritic-adagrad": (dict(rule="dendritic", activation="sigmoid", base="adagrad"),
+                          LR_ADAGRAD),
+    "dendritic-untuned": (dict(rule="dendritic"), [DendriticClassifier().learning_rate_init]),
     # the default before 0.3: the direct path is never cleared (no change detector)
-    "dendritic-no-detector": (dict(rule="dendritic", drift_threshold=None), LR_RMS),
-    "dendritic-no-direct-scaled": (dict(rule="dendritic", direct_path=False), LR_RMS),
+    "dendritic-no-detector": (dict(rule="dendritic", drift_threshold=None, **OLD), LR_RMS),
+    "dendritic-no-direct-scaled": (dict(rule="dendritic", direct_path=False, **OLD), LR_RMS),
     "sgd": (dict(rule="sgd"), LR_GRAD),
     "momentum": (dict(rule="momentum"), LR_MOM),
     "nesterov": (dict(rule="nesterov"), LR_MOM),
@@ -340,7 +349,7 @@ def main(argv=None):
     elapsed = time.perf_counter() - t0
 
     n_in = 64 if cfg["source"] == "digits" else 784
-    arch = f"{n_in}-{'-'.join(map(str, cfg['hidden']))}-10 sigmoid"
+    arch = f"{n_in}-{'-'.join(map(str, cfg['hidden']))}-10"
     title = (f"{cfg['source']} streams of {cfg['n_samples']}, {arch}; prequential accuracy "
              f"(batches of {cfg['batch_size']}), mean of {len(seeds)} seeds (tuned on "
              f"{len(tune_seeds)} other seeds)")

@@ -56,6 +56,9 @@ LR_ADAM = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]
 # name -> (fixed parameters, grid). Every grid has the same number of points (6): the
 # same tuning budget for every rule. The dendritic variants measure the choices the spec
 # names: growth, coherence, relaxation in time, scope, and the base step.
+# The dendritic variants before 0.4 ran on the sigmoid network with the RMS base; they keep
+# it, so that their grids and the earlier result pages keep their meaning.
+OLD = dict(activation="sigmoid", base="rms")
 RULES = {
     "sgd": (dict(rule="sgd"), dict(learning_rate_init=LR_SGD)),
     "momentum": (dict(rule="momentum"), dict(learning_rate_init=[x / 10 for x in LR_SGD])),
@@ -63,33 +66,44 @@ RULES = {
     "adam": (dict(rule="adam"), dict(learning_rate_init=LR_ADAM)),
     "delta_bar_delta": (dict(rule="delta_bar_delta"), dict(learning_rate_init=LR_SGD)),
     "rprop": (dict(rule="rprop"), dict(learning_rate_init=[x / 10 for x in LR_ADAM])),
+    # the default (ReLU, the gain on the leaky AdaGrad step), its rate and gain tuned;
+    # learning_rate_init is the rate the step settles at (it starts ~32x larger)
     "dendritic": (dict(rule="dendritic"),
-                  dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.1, 0.3])),
-    # the gain on AdaGrad's step (the running sum of squared gradients instead of their mean)
-    "dendritic-adagrad": (dict(rule="dendritic", base="adagrad"),
-                          dict(learning_rate_init=[3e-3, 1e-2, 3e-2], gain_up=[0.1, 0.3])),
-    # its candidate default, nothing tuned (not a candidate of the paired test)
-    "adagrad-0.02 (untuned)": (dict(rule="dendritic", base="adagrad"),
-                               dict(learning_rate_init=[0.02])),
+                  dict(learning_rate_init=[1e-4, 3e-4, 1e-3], gain_up=[0.1, 0.3])),
+    # the default before 0.4: sigmoid units, the gain on the RMS step
+    "dendritic-0.3": (dict(rule="dendritic", **OLD),
+                      dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.1, 0.3])),
+    # the RMS base on the default network
+    "dendritic-rms": (dict(rule="dendritic", base="rms"),
+                      dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.1, 0.3])),
+    # the gain on AdaGrad's step on the sigmoid network (0.3's candidate; its rate is the
+    # settled one, as for the default)
+    "dendritic-adagrad": (dict(rule="dendritic", activation="sigmoid", base="adagrad"),
+                          dict(learning_rate_init=[1e-4, 3e-4, 1e-3], gain_up=[0.1, 0.3])),
     # the rms base alone (gain_up=0: every gain stays 1): does the gain add anything?
-    "rms-events (no gain)": (dict(rule="dendritic", gain_up=0.0), dict(learning_rate_init=LR_ADAM)),
-    "dendritic-mult": (dict(rule="dendritic", growth="multiplicative"),
+    "rms-events (no gain)": (dict(rule="dendritic", gain_up=0.0, **OLD),
+                             dict(learning_rate_init=LR_ADAM)),
+    # the default's step without the gain
+    "adagrad (no gain)": (dict(rule="dendritic", gain_up=0.0),
+                          dict(learning_rate_init=[3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2])),
+    "dendritic-mult": (dict(rule="dendritic", growth="multiplicative", **OLD),
                        dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[1.05, 1.3])),
-    "dendritic-trace": (dict(rule="dendritic", coherence="trace", trace_decay=0.7),
+    "dendritic-trace": (dict(rule="dendritic", coherence="trace", trace_decay=0.7, **OLD),
                         dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.05, 0.3])),
-    "dendritic-relax": (dict(rule="dendritic", relax_time=30.0),
+    "dendritic-relax": (dict(rule="dendritic", relax_time=30.0, **OLD),
                         dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.1, 0.5])),
-    "dendritic-dendrite": (dict(rule="dendritic", scope="dendrite", n_dendrites=4),
+    "dendritic-dendrite": (dict(rule="dendritic", scope="dendrite", n_dendrites=4, **OLD),
                            dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.05, 0.3])),
-    "dendritic-unit": (dict(rule="dendritic", scope="unit"),
+    "dendritic-unit": (dict(rule="dendritic", scope="unit", **OLD),
                        dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.05, 0.3])),
-    "dendritic-gradient": (dict(rule="dendritic", base="gradient", relax_time=30.0),
+    "dendritic-gradient": (dict(rule="dendritic", base="gradient", relax_time=30.0,
+                                activation="sigmoid"),
                            dict(learning_rate_init=[0.03, 0.1, 0.3], gain_up=[0.1, 0.5])),
     # the network without the direct input-to-output path (the default before 0.2; every
     # other rule here runs the default network, which has one), and without input scaling
-    "dendritic-no-direct": (dict(rule="dendritic", direct_path=False),
+    "dendritic-no-direct": (dict(rule="dendritic", direct_path=False, **OLD),
                             dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.1, 0.3])),
-    "dendritic-unscaled": (dict(rule="dendritic", input_scaling=None),
+    "dendritic-unscaled": (dict(rule="dendritic", input_scaling=None, **OLD),
                            dict(learning_rate_init=[1e-3, 3e-3, 1e-2], gain_up=[0.1, 0.3])),
     "adam-no-direct": (dict(rule="adam", direct_path=False), dict(learning_rate_init=LR_ADAM)),
     # DendriticClassifier() as it comes, nothing tuned (not a candidate of the paired test)
@@ -325,7 +339,7 @@ def main(argv=None):
                     choices=[d + f for d in ("mnist", "digits", "mnist1d") for f in ("", "-std")],
                     help="'-std': every feature standardised (StandardScaler fit on the pool)")
     ap.add_argument("--arch", choices=["hidden", "linear"], default="hidden",
-                    help="784-100-10 sigmoid ('hidden') or linear softmax ('linear')")
+                    help="784-100-10, the default activation ('hidden') or linear softmax ('linear')")
     ap.add_argument("--sizes", default="1,3,5,10,20,30,50,100")
     ap.add_argument("--seeds", type=int, default=10, help="fresh reporting seeds")
     ap.add_argument("--tune-seeds", type=int, default=3)
@@ -393,7 +407,8 @@ def main(argv=None):
     acc = evaluate(learners, sizes, best, X_pool, y_pool, X_test, y_test, seeds,
                    not args.no_sklearn)
     elapsed = time.perf_counter() - t0
-    arch = f"{X_pool.shape[1]}-100-10 sigmoid" if hidden else f"{X_pool.shape[1]}-10 linear"
+    act = DendriticClassifier().activation
+    arch = f"{X_pool.shape[1]}-100-10 {act}" if hidden else f"{X_pool.shape[1]}-10 linear"
     title = (f"{args.dataset}: {arch}, one online pass; test accuracy over {len(seeds)} seeds "
              f"(tuned on {len(tune_seeds)} other seeds)")
     tab = table(acc, sizes)

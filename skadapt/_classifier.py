@@ -72,8 +72,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     hidden_layer_sizes : array-like of int, default=(100,)
         Number of units of each hidden layer; ``()`` gives a linear softmax
         classifier.
-    activation : {"sigmoid", "logistic", "relu", "tanh"}, default="sigmoid"
-        Activation of the hidden units. ``"logistic"`` is ``MLPClassifier``'s
+    activation : {"sigmoid", "logistic", "relu", "tanh"}, default="relu"
+        Activation of the hidden units (the default, as ``MLPClassifier``'s:
+        against the sigmoid it learns curved boundaries from one pass over a
+        stream, e.g. River's Bananas and RandomRBF, and ``make_moons``; the
+        sigmoid is ahead on ``make_classification``; doc/breadth.md,
+        doc/streams.md). ``"logistic"`` is ``MLPClassifier``'s
         name of the sigmoid, and the same activation. ``MLPClassifier``'s
         ``"identity"`` is not offered: hidden units without an activation make
         the network a linear model, which ``hidden_layer_sizes=()`` gives
@@ -130,10 +134,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         of its own, but is never checked against another parameter, and
         changing it changes nothing).
     learning_rate_init : float, default=0.001
-        Base step ``eta0`` of every rule (for ``"rprop"``: the initial step).
-        0.001 is what the few-shot benchmark's validation draws chose for the
-        default network (with its direct path) at N <= 30 per class, and what
-        did best on most tabular datasets (doc/few_shot.md, doc/breadth.md);
+        Base step ``eta0`` of every rule (for ``"rprop"``: the initial step;
+        for the default ``base="adagrad"``: the rate its step settles at, after
+        starting ``1 / sqrt(1 - beta_2)`` times larger). 0.001 is
+        ``MLPClassifier``'s and Adam's default, and what did best on most
+        tabular datasets (doc/breadth.md);
         the plain-gradient baselines (``"sgd"``,
         ``"momentum"``, ``"nesterov"``, ``"delta_bar_delta"``) usually want
         10 to 100 times more.
@@ -209,15 +214,21 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     relax_time : float or None, default=None
         Time constant, in examples seen, of the gain's relaxation toward 1
         between events; ``None`` disables the relaxation. Read by ``rule="dendritic"``.
-    base : {"gradient", "rms", "adagrad", "sign"}, default="rms"
+    base : {"gradient", "rms", "adagrad", "sign"}, default="adagrad"
         The step the gain multiplies: the gradient; the gradient over the root
         of a running mean of its square (updated on events only, with
         ``beta_2`` and ``epsilon``); the gradient over the root of the running
-        *sum* of its squares (``"adagrad"``, Duchi, Hazan and Singer 2011: each
-        weight's step shrinks as its events add up, the "adaptive" part of
-        Vowpal Wabbit's update; with ``epsilon``; the sums count one pass over
-        the data: every epoch of ``fit`` starts them anew, ``partial_fit``
-        calls continue them); or its sign. Read by ``rule="dendritic"``.
+        *sum* of its squares, leaking with ``beta_2`` (``"adagrad"``: ``v <-
+        beta_2 * v + g**2``, AdaGrad's sum (Duchi, Hazan and Singer 2011; the
+        "adaptive" part of Vowpal Wabbit's update) over about the last
+        ``1 / (1 - beta_2)`` events: each weight's step shrinks as its first
+        events add up, as AdaGrad's does, then settles where the RMS base's
+        step with the same ``learning_rate_init`` is: it starts ``1 / sqrt(1 -
+        beta_2)`` times larger, about 32 times with the default ``beta_2``; with
+        ``epsilon``); or its sign. ``"adagrad"`` is the default: on
+        few-shot MNIST it is ahead of every one-pass learner measured, and level
+        with the RMS base in multi-epoch fits (doc/few_shot.md,
+        doc/breadth.md). Read by ``rule="dendritic"``.
     min_gain, max_gain : float, default=0.01, 10.0
         Bounds of the gain (the step size in units of ``learning_rate_init``) of
         the adaptive-gain rules; ``min_gain <= 1 <= max_gain``. Read by
@@ -228,9 +239,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     beta_1 : float, default=0.9
         Adam's decay rate of the first moment. Read by ``rule="adam"``.
     beta_2 : float, default=0.999
-        Adam's decay rate of the second moment, and that of the running mean
-        of ``base="rms"``. Read by ``rule="adam"`` and ``"dendritic"`` (with
-        ``base="rms"``).
+        Adam's decay rate of the second moment, that of the running mean
+        of ``base="rms"`` and that of the leaky sum of ``base="adagrad"``. Read
+        by ``rule="adam"`` and ``"dendritic"`` (with ``base="rms"`` or
+        ``"adagrad"``).
     epsilon : float, default=1e-8
         Adam's (and ``base="rms"``'s and ``"adagrad"``'s) numerical stabiliser.
         Read by ``rule="dendritic"`` (with ``base="rms"`` or ``"adagrad"``) and
@@ -269,7 +281,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         parameters), or None without one.
     step_sizes_ : list of ndarray
         Read-only: each weight's current step size (for the adaptive-gain
-        rules ``learning_rate_init`` times its relaxed gain; for Adam its
+        rules the base step times its relaxed gain, the base step being
+        ``learning_rate_init``, or ``learning_rate_init / sqrt(1 - beta_2)``
+        with ``base="adagrad"``, before the base's own division; for Adam its
         effective per-weight step; for the other baselines
         ``learning_rate_init``), same shapes as ``coefs_``. With
         ``input_scaling``, the first layer's are those of its weights in the
@@ -395,7 +409,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         hidden_layer_sizes=(100,),
-        activation="sigmoid",
+        activation="relu",
         rule="dendritic",
         *,
         direct_path=True,
@@ -423,7 +437,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         coherence="trace",
         trace_decay=0.7,
         relax_time=None,
-        base="rms",
+        base="adagrad",
         min_gain=0.01,
         max_gain=10.0,
         momentum=0.9,
@@ -517,7 +531,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         """Each parameter's current step size, as one flat read-only vector."""
         check_is_fitted(self, "_params")
         st = self._state
-        eta0 = self.learning_rate_init
+        eta0 = _config.base_step(self)
         rule = st["rule"]
         if rule in _config.BASELINE_RULES:
             if rule != "adam" or st["counters"][1] == 0:
@@ -1072,8 +1086,6 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         rng = model.state["rng"]
         epochs = 1 if incremental else self.max_iter
         n_curve_before = len(model.curve)
-        restart_sums = (not incremental and self.rule == "dendritic"
-                        and self.base == "adagrad")
         best_loss = np.inf
         best_score = -np.inf
         best_params = None
@@ -1093,8 +1105,6 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             X_val = _transform_inputs(X_val, shift, scale)
         try:
             for epoch in range(epochs):
-                if restart_sums:  # base="adagrad": the sums count this pass over the data
-                    model.state["pstate"][1] = 0.0
                 order = np.arange(n, dtype=np.int64)
                 if self.shuffle:
                     rng.shuffle(order)

@@ -1,5 +1,7 @@
 """From estimator parameters to the kernel's configuration arrays."""
 
+import math
+
 import numpy as np
 
 from . import _rules as R
@@ -16,8 +18,8 @@ GAIN_RULES = ("dendritic", "delta_bar_delta", "rprop")
 # ``batch_size``, the stopping and data options) are read by every rule. Within
 # ``rule="dendritic"`` some are read only in some configurations (``n_dendrites`` with
 # ``scope="dendrite"``, ``gain_down`` with ``fallback="shrink"``, ``trace_decay`` with
-# ``coherence="trace"``, ``beta_2`` and ``epsilon`` with ``base="rms"``), as each one's
-# docstring says.
+# ``coherence="trace"``, ``beta_2`` and ``epsilon`` with ``base="rms"`` or
+# ``"adagrad"``), as each one's docstring says.
 _GAIN_BOUNDS = frozenset({"min_gain", "max_gain"})
 RULE_PARAMETERS = {
     "dendritic": frozenset({
@@ -48,7 +50,7 @@ _SCOPE = {"synapse": R.SCOPE_SYNAPSE, "dendrite": R.SCOPE_DENDRITE, "unit": R.SC
 _GROWTH = {"additive": R.GROWTH_ADDITIVE, "multiplicative": R.GROWTH_MULTIPLICATIVE}
 _FALLBACK = {"reset": R.FALLBACK_RESET, "shrink": R.FALLBACK_SHRINK}
 _COHERENCE = {"sign": R.COHERENCE_SIGN, "trace": R.COHERENCE_TRACE}
-# "adagrad" is the RMS base with a running sum of the squares instead of their mean
+# "adagrad" is the RMS base with a leaky running sum of the squares instead of their mean
 _BASE = {"gradient": R.BASE_GRADIENT, "rms": R.BASE_RMS, "adagrad": R.BASE_RMS,
          "sign": R.BASE_SIGN}
 _ACTIVATION = {"sigmoid": R.ACT_SIGMOID, "logistic": R.ACT_SIGMOID, "relu": R.ACT_RELU,
@@ -121,6 +123,17 @@ def batch_size(est, n_samples):
     return min(est.batch_size, n_samples), est.batch_size > n_samples
 
 
+def base_step(est):
+    """The step ``eta0`` the rule multiplies its direction by: ``learning_rate_init``, or
+    for ``base="adagrad"`` that over ``sqrt(1 - beta_2)``, so that the leaky sum's step
+    settles (once ``1 / (1 - beta_2)`` events have added up) where the RMS base's step
+    with the same ``learning_rate_init`` is, and starts ``1 / sqrt(1 - beta_2)`` times
+    larger (AdaGrad's first steps)."""
+    if est.rule == "dendritic" and est.base == "adagrad":
+        return est.learning_rate_init / math.sqrt(1.0 - est.beta_2)
+    return est.learning_rate_init
+
+
 def make_config(est, multilabel=False):
     """Integer and float configuration arrays for the kernel; ``multilabel``: sigmoid
     outputs with a binary cross-entropy per label (a 2-D indicator ``y``) instead of
@@ -132,7 +145,7 @@ def make_config(est, multilabel=False):
     icfg[R.I_ACTIVATION] = _ACTIVATION[est.activation]
     icfg[R.I_SCOPE] = _SCOPE[effective_scope(est)]
     icfg[R.I_N_DENDRITES] = est.n_dendrites
-    fcfg[R.F_ETA0] = est.learning_rate_init
+    fcfg[R.F_ETA0] = base_step(est)
     fcfg[R.F_ALPHA] = est.alpha
     fcfg[R.F_MOMENTUM] = est.momentum
     fcfg[R.F_BETA1] = est.beta_1
@@ -157,8 +170,7 @@ def make_config(est, multilabel=False):
         fcfg[R.F_GAIN_DOWN] = est.gain_down
         fcfg[R.F_TRACE_DECAY] = est.trace_decay
         fcfg[R.F_RELAX_TIME] = 0.0 if est.relax_time is None else est.relax_time
-        if est.base == "adagrad":  # v += g**2 (Duchi, Hazan and Singer 2011)
-            fcfg[R.F_BETA2] = 1.0
+        if est.base == "adagrad":  # v = beta_2 v + g**2: AdaGrad's sum, leaking with beta_2
             fcfg[R.F_V_REST] = 1.0
     elif rule == "delta_bar_delta":
         # Jacobs (1988): additive increase kappa, multiplicative decrease (1 - phi),

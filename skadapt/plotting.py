@@ -7,6 +7,8 @@ takes an optional ``ax`` and returns the matplotlib ``Axes`` it drew on.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._config import base_step
+
 __all__ = ["plot_learning_curves", "plot_loss_curves", "plot_step_size_map"]
 
 
@@ -100,8 +102,10 @@ def plot_step_size_map(estimator, image_shape=None, reduce="mean", ax=None):
     """Map of the first layer's step sizes, reshaped to the input image.
 
     Each pixel shows its outgoing weights' current step sizes (``step_sizes_[0]``)
-    reduced over the hidden units, relative to ``learning_rate_init``: where the
-    network adapted (grown gains), and where it never stepped (exactly 1).
+    reduced over the hidden units, relative to the rule's base step
+    (``learning_rate_init``, or ``learning_rate_init / sqrt(1 - beta_2)`` with
+    ``base="adagrad"``): where the network adapted (grown gains), and where it
+    never stepped (exactly 1).
 
     Parameters
     ----------
@@ -126,7 +130,7 @@ def plot_step_size_map(estimator, image_shape=None, reduce="mean", ax=None):
         If the input size is not a square and no ``image_shape`` is given.
     """
     check_is_fitted(estimator)
-    steps = estimator.step_sizes_[0] / estimator.learning_rate_init
+    steps = estimator.step_sizes_[0] / base_step(estimator)
     per_pixel = steps.max(axis=1) if reduce == "max" else steps.mean(axis=1)
     if image_shape is None:
         side = int(round(np.sqrt(per_pixel.size)))
@@ -137,7 +141,7 @@ def plot_step_size_map(estimator, image_shape=None, reduce="mean", ax=None):
         image_shape = (side, side)
     ax = _axes(ax)
     im = ax.imshow(per_pixel.reshape(image_shape), cmap="magma")
-    ax.figure.colorbar(im, ax=ax, label=f"{reduce} step size / learning_rate_init")
+    ax.figure.colorbar(im, ax=ax, label=f"{reduce} step size / base step")
     ax.set_title(f"first-layer step sizes ({estimator.rule}, scope={estimator.scope})")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -90,7 +90,7 @@ class DendriticClassifier(base.Classifier):
     hidden_layer_sizes : tuple of int, default=(100,)
         Units of each hidden layer; ``()`` (kept as ``[]``, which River's ``clone``
         can copy) gives a linear softmax classifier.
-    activation : {"sigmoid", "logistic", "relu", "tanh"}, default="sigmoid"
+    activation : {"sigmoid", "logistic", "relu", "tanh"}, default="relu"
         Activation of the hidden units.
     rule : {"dendritic", "sgd", "momentum", "nesterov", "adam", \
             "delta_bar_delta", "rprop"}, default="dendritic"
@@ -171,7 +171,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
     def __init__(
         self,
         hidden_layer_sizes=(100,),
-        activation="sigmoid",
+        activation="relu",
         rule="dendritic",
         *,
         classes=None,
@@ -190,7 +190,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
         coherence="trace",
         trace_decay=0.7,
         relax_time=None,
-        base="rms",
+        base="adagrad",
         min_gain=0.01,
         max_gain=10.0,
         momentum=0.9,

@@ -103,6 +103,14 @@ def group_index(sizes, scope, n_dendrites, direct):
     return np.concatenate(groups), goff, virtual
 
 
+def base_step(est):
+    """The step the direction is multiplied by (from the docs): ``learning_rate_init``,
+    over ``sqrt(1 - beta_2)`` for the leaky sum of ``base="adagrad"``."""
+    if est.rule == "dendritic" and est.base == "adagrad":
+        return est.learning_rate_init / np.sqrt(1 - est.beta_2)
+    return est.learning_rate_init
+
+
 def gain_rule_settings(est):
     """The adaptive-gain settings each rule stands for (from the docs)."""
     if est.rule == "dendritic":
@@ -152,7 +160,7 @@ class ReferenceLearner:
         the gain rules, Adam's bias-corrected step over the root of its second moment, the
         base step for the other baselines."""
         e = self.est
-        eta = e.learning_rate_init
+        eta = base_step(e)
         if e.rule in ("sgd", "momentum", "nesterov", "adam"):
             if e.rule != "adam" or self.n_updates == 0:
                 return np.full(self.params.size, eta)
@@ -183,12 +191,6 @@ class ReferenceLearner:
             self.n_updates += 1
             self.update(G, 1.0 / len(idx), sw[idx].mean() / sw[order].mean())
         return total
-
-    def start_fit_epoch(self):
-        """An epoch of ``fit`` begins: base="adagrad"'s sums count one pass over the data,
-        and start anew."""
-        if getattr(self, "cfg", {}).get("base") == "adagrad":
-            self.v[:] = 0.0
 
     def change_detected(self, e):
         """Page-Hinkley: has the error probability risen (summed excess over its running
@@ -221,7 +223,7 @@ class ReferenceLearner:
     def update(self, G, scale, weight):
         e = self.est
         w = self.params
-        eta = e.learning_rate_init
+        eta = base_step(e)
         gd = G * scale
         g = gd + e.alpha * scale * w * self.is_weight
         if e.rule in ("sgd", "momentum", "nesterov", "adam"):
@@ -281,8 +283,8 @@ class ReferenceLearner:
                 d = g[p]
             elif c["base"] == "sign":
                 d = np.sign(g[p]) * weight  # a sign has no size: weights act here
-            elif c["base"] == "adagrad":  # the sum of the squared gradients of the events
-                self.v[p] = self.v[p] + g[p] ** 2
+            elif c["base"] == "adagrad":  # the leaky sum of the squared gradients of the events
+                self.v[p] = e.beta_2 * self.v[p] + g[p] ** 2
                 d = g[p] / (np.sqrt(self.v[p]) + e.epsilon)
             else:
                 self.v[p] = g[p] ** 2 if self.v[p] == 0 else (

@@ -695,21 +695,22 @@ def test_feature_names_mismatch_in_partial_fit_leaves_the_model_unchanged():
 
 
 def test_a_fit_that_learns_nothing_warns_and_says_what_to_try():
-    """Raw wine (features up to 1,680) without input scaling or direct path trains to the
-    majority rate: a ConvergenceWarning says so, and what to try; the default learns it,
-    silently; partial_fit (a stream's first steps) never warns of it."""
+    """Raw wine (features up to 1,680) on sigmoid units with the RMS step, without input
+    scaling or direct path, trains to the majority rate: a ConvergenceWarning says so, and
+    what to try; the default learns it, silently; partial_fit (a stream's first steps)
+    never warns of it."""
     from sklearn.datasets import load_wine
 
     Xw, yw = load_wine(return_X_y=True)
-    bad = DendriticClassifier(input_scaling=None, direct_path=False, random_state=0)
+    old = dict(activation="sigmoid", base="rms", input_scaling=None, direct_path=False)
+    bad = DendriticClassifier(**old, random_state=0)
     with pytest.warns(ConvergenceWarning, match="learned nothing beyond the class freq"):
         bad.fit(Xw, yw)
     assert bad.score(Xw, yw) < 0.5
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         good = DendriticClassifier(random_state=0, max_iter=500).fit(Xw, yw)
-        DendriticClassifier(input_scaling=None, direct_path=False, random_state=0).partial_fit(
-            Xw, yw, classes=np.unique(yw))
+        DendriticClassifier(**old, random_state=0).partial_fit(Xw, yw, classes=np.unique(yw))
     assert good.score(Xw, yw) > 0.9
 
 
@@ -737,7 +738,8 @@ def test_a_fit_whose_hidden_units_saturate_warns():
 
     Xm, ym = make_moons(500, noise=0.2, random_state=0)
     with pytest.warns(ConvergenceWarning, match="hidden units are saturated"):
-        DendriticClassifier(input_scaling=None, random_state=0).fit(Xm * 1000, ym)
+        DendriticClassifier(activation="sigmoid", base="rms", input_scaling=None,
+                            random_state=0).fit(Xm * 1000, ym)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         DendriticClassifier(random_state=0).fit(Xm * 1000, ym)
