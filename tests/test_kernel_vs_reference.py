@@ -7,9 +7,11 @@ from sklearn.utils import check_random_state
 
 from skadapt import DendriticClassifier
 from skadapt._classifier import _input_weights_to_network
+from skadapt._config import RULE_TABLE, RULES, state_written
+from skadapt._learner import views
 from skadapt._network import direct_block, forward, init_params, unpack
 
-from ._reference import ReferenceLearner, loss_and_grad
+from ._reference import REFERENCE_RULES, ReferenceLearner, loss_and_grad
 
 # random labels and a few epochs: the fits learn little, and may say so
 pytestmark = pytest.mark.filterwarnings(
@@ -35,7 +37,18 @@ RULE_CONFIGS = [
     dict(rule="dendritic", base="adagrad", alpha=0.01),
     dict(rule="dendritic", base="adagrad", scope="dendrite", n_dendrites=2, relax_time=3.0),
 ]
+# every rule of the table, at its defaults at least (a rule without a reference fails)
+RULE_CONFIGS += [dict(rule=rule) for rule in RULES
+                 if rule not in {cfg["rule"] for cfg in RULE_CONFIGS}]
 ARCHS = [(), (5,), (4, 3)]
+
+
+def test_every_rule_of_the_table_has_a_reference_and_a_test():
+    """A rule added to the table without a NumPy reference in tests/_reference.py fails
+    here (and in every test below that runs it)."""
+    missing = sorted(set(RULE_TABLE) - REFERENCE_RULES)
+    assert not missing, f"rules without a reference in tests/_reference.py: {missing}"
+    assert {cfg["rule"] for cfg in RULE_CONFIGS} == set(RULES)
 
 
 def _data(seed, n=10, d=6, k=3):
@@ -110,15 +123,16 @@ def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False,
     rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (2e-4, 1e-5)
     close = dict(rtol=rtol, atol=atol)
     np.testing.assert_allclose(params, ref.params, **close)
-    if cfg["rule"] in ("sgd", "momentum", "nesterov", "adam"):
-        np.testing.assert_allclose(est._state["pstate"][0], ref.m, **close)
-        if cfg["rule"] == "adam":
-            np.testing.assert_allclose(est._state["pstate"][1], ref.v, rtol=rtol, atol=atol / 100)
-    else:
-        np.testing.assert_allclose(est._state["gstate"][0], ref.gain, rtol=rtol)
-        np.testing.assert_allclose(est._state["gstate"][1], ref.prev, rtol=rtol, atol=atol / 100)
-        np.testing.assert_array_equal(est._state["glast"], ref.last)
-        np.testing.assert_allclose(est._state["pstate"][1], ref.v, rtol=rtol, atol=atol / 100)
+    # every row of the optimiser state the rule writes (the rule table's), by name
+    state = views(est._state)
+    for name in state_written(est):
+        if name == "last":
+            np.testing.assert_array_equal(state[name], ref.last)
+        elif name in ("m", "gain"):
+            np.testing.assert_allclose(state[name], getattr(ref, name), **close)
+        else:
+            np.testing.assert_allclose(state[name], getattr(ref, name), rtol=rtol,
+                                       atol=atol / 100)
     if cfg.get("alpha", 0) == 0:
         np.testing.assert_allclose(est.loss_curve_, curve, rtol=rtol)
     assert est.t_ == ref.t
