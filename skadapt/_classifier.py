@@ -122,8 +122,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         doc/drift.md). The example counts (``t_``) at which changes were
         detected are in ``drift_detected_``. None switches the detector off.
     rule : {"dendritic", "sgd", "momentum", "nesterov", "adam", \
-            "delta_bar_delta", "rprop"}, default="dendritic"
-        Update rule. The parameters after ``verbose`` belong to one rule or
+            "delta_bar_delta", "rprop", "adagrad"}, default="dendritic"
+        Update rule. ``"adagrad"`` is plain AdaGrad (Duchi, Hazan and Singer
+        2011): each weight steps by ``learning_rate_init * g / (sqrt(v) +
+        epsilon)``, ``v`` the sum of its squared gradients over every update
+        since the model was started (``base="adagrad"`` is the dendritic gain
+        on this step). The parameters after ``verbose`` belong to one rule or
         a few, and each says which rules read it; a parameter the chosen rule
         does not read is accepted and ignored (it must still be a valid value
         of its own, but is never checked against another parameter, and
@@ -231,9 +235,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         of ``base="rms"``. Read by ``rule="adam"`` and ``"dendritic"`` (with
         ``base="rms"``).
     epsilon : float, default=1e-8
-        Adam's (and ``base="rms"``'s and ``"adagrad"``'s) numerical stabiliser.
-        Read by ``rule="dendritic"`` (with ``base="rms"`` or ``"adagrad"``) and
-        ``"adam"``.
+        Adam's, AdaGrad's (and the RMS and AdaGrad bases') numerical
+        stabiliser. Read by ``rule="dendritic"`` (with the RMS or AdaGrad
+        base), ``"adam"`` and ``"adagrad"``.
     dbd_kappa : float, default=0.1
         Delta-bar-delta's additive increase, in units of ``learning_rate_init``.
         Read by ``rule="delta_bar_delta"``.
@@ -268,8 +272,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         parameters), or None without one.
     step_sizes_ : list of ndarray
         Read-only: each weight's current step size (for the adaptive-gain
-        rules ``learning_rate_init`` times its relaxed gain; for Adam its
-        effective per-weight step; for the other baselines
+        rules ``learning_rate_init`` times its relaxed gain; for Adam and
+        AdaGrad its effective per-weight step; for the other baselines
         ``learning_rate_init``), same shapes as ``coefs_``. With
         ``input_scaling``, the first layer's are those of its weights in the
         scaled inputs' coordinates (a raw weight's step is that over its

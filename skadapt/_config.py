@@ -263,6 +263,8 @@ RULE_TABLE = {rule.name: rule for rule in (
          | _GAIN_BOUNDS, _GAIN_STATE, EVENTS_NONZERO, R.STEP_GAIN, _gain_family),
     Rule("rprop", R.RULE_GAIN, frozenset({"rprop_increase", "rprop_decrease"}) | _GAIN_BOUNDS,
          _GAIN_STATE, EVENTS_NONZERO, R.STEP_GAIN, _gain_family, full_batch=True),
+    Rule("adagrad", R.RULE_ADAGRAD, frozenset({"epsilon"}), ("v",),
+         EVENTS_NONZERO_WITHOUT_L2, R.STEP_ADAPTIVE),
 )}
 
 RULES = tuple(RULE_TABLE)

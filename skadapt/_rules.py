@@ -29,6 +29,7 @@ RULE_MOMENTUM = 1
 RULE_NESTEROV = 2
 RULE_ADAM = 3
 RULE_GAIN = 4  # dendritic, delta_bar_delta, rprop
+RULE_ADAGRAD = 5
 
 # What ``step_sizes_`` reports for a parameter (:func:`step_size`), one kind per rule
 # (``skadapt._config.RULE_TABLE``)
@@ -374,6 +375,22 @@ def adam_row(w, g, m, v, scale, decay, beta1, beta2, eps, adam_lr):
         w[u] -= adam_lr * mu / (math.sqrt(vv) + eps)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def adagrad_row(w, g, v, scale, decay, eta0, eps):
+    """AdaGrad (Duchi, Hazan and Singer 2011) on one row: ``v`` is each weight's sum of
+    squared gradients, ``v += g**2``, then ``w -= eta0 g / (sqrt(v) + eps)``. The
+    gradient is ``(g + decay * w) * scale``; a zero gradient changes nothing."""
+    scale = like(scale, w)
+    decay = like(decay, w)
+    eta0 = like(eta0, w)
+    eps = like(eps, w)
+    for u in range(w.shape[0]):
+        gu = (g[u] + decay * w[u]) * scale
+        vv = v[u] + gu * gu
+        v[u] = vv
+        w[u] -= eta0 * gu / (math.sqrt(vv) + eps)
+
+
 # ------------------------------------------------------------- the dispatch
 # The kernel knows no rule: it calls :func:`step_scalar` once per update and
 # :func:`update_row` for every row it steps (``skadapt._config.RULE_TABLE`` names the
@@ -418,6 +435,8 @@ def update_row(w, g, m, v, gain, prev, last, scale, decay, t, weight, scalar, ic
                      rule == RULE_NESTEROV)
     elif rule == RULE_ADAM:
         adam_row(w, g, m, v, scale, decay, fcfg[F_BETA1], fcfg[F_BETA2], fcfg[F_EPS], scalar)
+    elif rule == RULE_ADAGRAD:
+        adagrad_row(w, g, v, scale, decay, fcfg[F_ETA0], fcfg[F_EPS])
 
 
 @njit(cache=True, error_model="numpy")

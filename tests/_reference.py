@@ -151,12 +151,28 @@ def _adam_step(ref):
     return _adam_rate(ref) / (np.sqrt(ref.v) + ref.est.epsilon)
 
 
+def _adagrad(ref, g):
+    """Duchi, Hazan and Singer (2011): each weight's step over the root of the sum of its
+    squared gradients."""
+    ref.v = ref.v + g**2
+    ref.params -= ref.est.learning_rate_init * g / (np.sqrt(ref.v) + ref.est.epsilon)
+
+
+def _adagrad_step(ref):
+    """The base step over the root of the sum of squares; the base step before the first
+    update."""
+    if ref.n_updates == 0:
+        return _base_step(ref)
+    return ref.est.learning_rate_init / (np.sqrt(ref.v) + ref.est.epsilon)
+
+
 # name: (update(ref, g) with g the gradient of the update, L2 included; step sizes(ref))
 BASELINES = {
     "sgd": (_sgd, _base_step),
     "momentum": (_momentum, _base_step),
     "nesterov": (_nesterov, _base_step),
     "adam": (_adam, _adam_step),
+    "adagrad": (_adagrad, _adagrad_step),
 }
 
 # the adaptive-gain settings each rule of the family stands for (from the docs)
