@@ -400,8 +400,7 @@ def apply_update(params, G, scale, weight, t, scalar, sizes, w_off, b_off, g_off
                 decay = 0.0
             end = row + n_out
             if scope == SCOPE_SYNAPSE:  # per-parameter state (gains: group p is p)
-                update_row(params[row:end], G[row:end], pstate[0, row:end], pstate[1, row:end],
-                           gstate[0, row:end], gstate[1, row:end], glast[row:end], scale,
+                update_row(params[row:end], G[row:end], pstate, gstate, glast, row, end, scale,
                            decay, t, weight, scalar, icfg, fcfg, False)
             else:  # phase C: each parameter steps with its group's gain
                 base = icfg[I_BASE]
@@ -499,8 +498,7 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
             q += k
             end = row + k * n_out
             g = gbuf[: k * n_out]
-            update_row(params[row:end], g, pstate[0, row:end], pstate[1, row:end],
-                       gstate[0, row:end], gstate[1, row:end], glast[row:end], 1.0, decay, t,
+            update_row(params[row:end], g, pstate, gstate, glast, row, end, 1.0, decay, t,
                        weight, scalar, icfg, fcfg, all_events)
 
 

@@ -410,33 +410,34 @@ def step_scalar(icfg, fcfg, n_updates):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def update_row(w, g, m, v, gain, prev, last, scale, decay, t, weight, scalar, icfg, fcfg,
-               all_events):
-    """The configured rule on one row of parameters: the one place that dispatches on
-    the rule.
+def update_row(w, g, pstate, gstate, glast, row, end, scale, decay, t, weight, scalar, icfg,
+               fcfg, all_events):
+    """The configured rule on one row of parameters, ``row:end`` of the flat vector: the
+    one place that dispatches on the rule.
 
-    ``w`` and ``g`` are the row's parameters and gradient (``g`` read only), ``m`` and
-    ``v`` its rows of the per-parameter state (``pstate``), ``gain``, ``prev`` and
-    ``last`` its rows of the per-group state (``gstate``, ``glast``: synapse scope, one
-    group per parameter). The gradient is ``(g + decay * w) * scale`` (``decay`` the
-    row's L2 coefficient, 0 for biases); ``t`` is the example count, ``weight`` the
-    batch's relative sample weight (:func:`base_direction`), ``scalar`` the update's
-    :func:`step_scalar`, and ``all_events`` says that every gradient of the row is
+    ``w`` and ``g`` are the row's parameters and gradient (views; ``g`` read only);
+    ``pstate`` (rows ``m``, ``v``), ``gstate`` (rows ``gain``, ``prev``) and ``glast``
+    (``last``) the whole state arrays, of which each rule takes the views of the row it
+    uses (synapse scope: one group per parameter). The gradient is ``(g + decay * w) *
+    scale`` (``decay`` the row's L2 coefficient, 0 for biases); ``t`` is the example count,
+    ``weight`` the batch's relative sample weight (:func:`base_direction`), ``scalar`` the
+    update's :func:`step_scalar`, and ``all_events`` says that every gradient of the row is
     non-zero (a hint for :func:`gain_row`).
     """
     rule = icfg[I_RULE]
     if rule == RULE_GAIN:
-        gain_row(w, g, gain, prev, last, v, scale, decay * scale, t, weight, icfg, fcfg,
-                 all_events)
+        gain_row(w, g, gstate[0, row:end], gstate[1, row:end], glast[row:end],
+                 pstate[1, row:end], scale, decay * scale, t, weight, icfg, fcfg, all_events)
     elif rule == RULE_SGD:
         sgd_row(w, g, scale, decay, fcfg[F_ETA0])
     elif rule == RULE_MOMENTUM or rule == RULE_NESTEROV:
-        momentum_row(w, g, m, scale, decay, fcfg[F_ETA0], fcfg[F_MOMENTUM],
+        momentum_row(w, g, pstate[0, row:end], scale, decay, fcfg[F_ETA0], fcfg[F_MOMENTUM],
                      rule == RULE_NESTEROV)
     elif rule == RULE_ADAM:
-        adam_row(w, g, m, v, scale, decay, fcfg[F_BETA1], fcfg[F_BETA2], fcfg[F_EPS], scalar)
+        adam_row(w, g, pstate[0, row:end], pstate[1, row:end], scale, decay, fcfg[F_BETA1],
+                 fcfg[F_BETA2], fcfg[F_EPS], scalar)
     elif rule == RULE_ADAGRAD:
-        adagrad_row(w, g, v, scale, decay, fcfg[F_ETA0], fcfg[F_EPS])
+        adagrad_row(w, g, pstate[1, row:end], scale, decay, fcfg[F_ETA0], fcfg[F_EPS])
 
 
 @njit(cache=True, error_model="numpy")
