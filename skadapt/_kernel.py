@@ -389,16 +389,27 @@ def apply_update(params, G, scale, weight, t, scalar, sizes, w_off, b_off, g_off
                         glast[k] = t
                 else:
                     gcur[k] = relaxed_gain(gstate[0, k], t - glast[k], tau)
-        for q in range(nr + (1 if bo >= 0 else 0)):
+        q = 0
+        while q < nr + (1 if bo >= 0 else 0):
+            k = 1  # rows stepped in this pass
             if q < nr:  # a row of weights
                 j = rows[r0 + q] if sparse else q
+                if scope == SCOPE_SYNAPSE:
+                    # and the rows after it in memory: every rule is element-wise, so a run
+                    # of consecutive rows is one call (the same numbers as a call per row,
+                    # without the per-call work)
+                    if not sparse:
+                        k = nr - q
+                    else:
+                        while q + k < nr and rows[r0 + q + k] == j + k:
+                            k += 1
                 row = wo + j * n_out
                 decay = alpha
             else:  # the biases, without L2
                 j = -1
                 row = bo
                 decay = 0.0
-            end = row + n_out
+            end = row + k * n_out
             if scope == SCOPE_SYNAPSE:  # per-parameter state (gains: group p is p)
                 update_row(params[row:end], G[row:end], pstate, gstate, glast, row, end, scale,
                            decay, t, weight, scalar, icfg, fcfg, False)
@@ -414,7 +425,8 @@ def apply_update(params, G, scale, weight, t, scalar, sizes, w_off, b_off, g_off
                                                      base, beta2_g, beta2_rest_g, eps_g,
                                                      weight_g)
                     params[p] -= eta0_g * gcur[_group_of(j, u, n_in, goff, scope, nd)] * d
-            G[row:end] = 0.0  # this row's gradient is consumed
+            G[row:end] = 0.0  # these rows' gradient is consumed
+            q += k
         if scope != SCOPE_SYNAPSE:
             for k in range(goff, g_end):
                 gcur[k] = 0.0
