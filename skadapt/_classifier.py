@@ -24,11 +24,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _config, _numba_cache
+from . import _config, _learner, _numba_cache
 from ._kernel import (
     D_THRESHOLD,
     D_TOLERANCE,
-    N_DRIFT,
     STATUS_NONFINITE_LOSS,
     train_epoch,
 )
@@ -127,8 +126,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         doc/drift.md). The example counts (``t_``) at which changes were
         detected are in ``drift_detected_``. None switches the detector off.
     rule : {"dendritic", "sgd", "momentum", "nesterov", "adam", \
-            "delta_bar_delta", "rprop"}, default="dendritic"
-        Update rule. The parameters after ``verbose`` belong to one rule or
+            "delta_bar_delta", "rprop", "adagrad"}, default="dendritic"
+        Update rule. ``"adagrad"`` is plain AdaGrad (Duchi, Hazan and Singer
+        2011): each weight steps by ``learning_rate_init * g / (sqrt(v) +
+        epsilon)``, ``v`` the sum of its squared gradients over every update
+        since the model was started (``base="adagrad"`` is the dendritic gain
+        on a leaky version of this step, see ``base``). The parameters after ``verbose`` belong to one rule or
         a few, and each says which rules read it; a parameter the chosen rule
         does not read is accepted and ignored (it must still be a valid value
         of its own, but is never checked against another parameter, and
@@ -241,12 +244,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     beta_2 : float, default=0.999
         Adam's decay rate of the second moment, that of the running mean
         of ``base="rms"`` and that of the leaky sum of ``base="adagrad"``. Read
-        by ``rule="adam"`` and ``"dendritic"`` (with ``base="rms"`` or
-        ``"adagrad"``).
+        by ``rule="adam"`` and ``"dendritic"`` (with the RMS or AdaGrad base).
     epsilon : float, default=1e-8
-        Adam's (and ``base="rms"``'s and ``"adagrad"``'s) numerical stabiliser.
-        Read by ``rule="dendritic"`` (with ``base="rms"`` or ``"adagrad"``) and
-        ``"adam"``.
+        Adam's, AdaGrad's (and the RMS and AdaGrad bases') numerical
+        stabiliser. Read by ``rule="dendritic"`` (with the RMS or AdaGrad
+        base), ``"adam"`` and ``"adagrad"``.
     dbd_kappa : float, default=0.1
         Delta-bar-delta's additive increase, in units of ``learning_rate_init``.
         Read by ``rule="delta_bar_delta"``.
@@ -283,8 +285,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         Read-only: each weight's current step size (for the adaptive-gain
         rules the base step times its relaxed gain, the base step being
         ``learning_rate_init``, or ``learning_rate_init / sqrt(1 - beta_2)``
-        with ``base="adagrad"``, before the base's own division; for Adam its
-        effective per-weight step; for the other baselines
+        with ``base="adagrad"``; for Adam and ``rule="adagrad"`` its effective
+        per-weight step; for the other baselines
         ``learning_rate_init``), same shapes as ``coefs_``. With
         ``input_scaling``, the first layer's are those of its weights in the
         scaled inputs' coordinates (a raw weight's step is that over its
@@ -528,47 +530,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         return direct_block(self._params, self._sizes)
 
     def _step_size_vector(self):
-        """Each parameter's current step size, as one flat read-only vector."""
+        """Each parameter's current step size, as one flat vector (the learner's)."""
         check_is_fitted(self, "_params")
-        st = self._state
-        eta0 = _config.base_step(self)
-        rule = st["rule"]
-        if rule in _config.BASELINE_RULES:
-            if rule != "adam" or st["counters"][1] == 0:
-                return np.full(self._params.shape, eta0)
-            s = st["counters"][1]
-            lr = eta0 * np.sqrt(1 - self.beta_2**s) / (1 - self.beta_1**s)
-            return lr / (np.sqrt(st["pstate"][1].astype(np.float64)) + self.epsilon)
-        gain, last = st["gstate"][0].astype(np.float64), st["glast"]
-        relax = self.relax_time if rule == "dendritic" else None
-        if relax is not None:
-            gain = 1.0 + (gain - 1.0) * np.exp(-(st["counters"][0] - last) / relax)
-        scope = st["scope"]
-        if scope == "synapse":
-            per_param = gain
-        else:
-            per_param = np.empty(self._params.shape)
-            sizes = self._sizes
-            direct = self._has_direct_path()
-            g_off, _ = _config.group_layout(sizes, scope, st["n_dendrites"], direct)
-            w_off, b_off, _ = layout(sizes, direct)
-            n_layers = len(sizes) - 1
-            for b in range(len(w_off)):
-                # (block b: layer b, or the direct path from the input to the output units)
-                n_in, n_out = (sizes[b], sizes[b + 1]) if b < n_layers else (sizes[0], sizes[-1])
-                w_end = w_off[b] + n_in * n_out
-                if scope == "unit":
-                    g = gain[g_off[b] : g_off[b] + n_out]
-                    per_param[w_off[b] : w_end] = np.tile(g, n_in)
-                else:
-                    nd = min(st["n_dendrites"], n_in)
-                    g = gain[g_off[b] : g_off[b] + n_out * (nd + 1)].reshape(n_out, nd + 1)
-                    block = (np.arange(n_in) * nd) // n_in
-                    per_param[w_off[b] : w_end] = g[:, block].T.ravel()
-                    g = g[:, nd]
-                if b_off[b] >= 0:
-                    per_param[b_off[b] : b_off[b] + n_out] = g
-        return eta0 * per_param
+        return _learner.step_sizes(self, self._params, self._sizes, self._state)
 
     @property
     def step_sizes_(self):
@@ -876,9 +840,6 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             )
         sizes = [X.shape[1], *[int(h) for h in hidden], len(classes)]
         direct = bool(self.direct_path) and len(hidden) > 0
-        scope = _config.effective_scope(self)
-        # (n_dendrites shapes the optimiser state of the dendrite scope only)
-        key = (self.rule, scope, self.n_dendrites if scope == "dendrite" else None)
         if reuse:
             if list(self._sizes) != sizes:
                 raise ValueError(
@@ -894,8 +855,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             old = self._state
             # partial_fit trains on a copy (a failing call keeps the fitted state) made in
             # the arrays the previous call left behind: no allocation, no page faults
-            spare_params, spare_state = self.__dict__.pop("_spare", (None, None))
-            params = _copy_into(self._params, spare_params, fill=False)
+            spare_params, spare_state = _learner.take_spare(self)
+            params = _learner.copy_into(self._params, spare_params, fill=False)
             # the copy is made with the weights rewritten in the network's coordinates of
             # the fitted transform, in one pass (_run's rewriting is then done)
             transform = old.get("in_transform")
@@ -903,58 +864,23 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 np.copyto(params, self._params)
             else:
                 _input_weights_to_network(params, sizes, *transform, src=self._params)
-            if old["key"] == key:
+            if old["key"] == _learner.state_key(self):
                 # the random state is drawn from only to shuffle more than one example
                 # (or to split off a validation set); otherwise it can be shared
                 draws = (self.shuffle and X.shape[0] > 1) or self.early_stopping
-                state = _copy_state(old, spare_state, copy_rng=draws,
-                                    share=self._state_not_written())
-                if self._clock_on() and not state.get("clock_on", True):
-                    # relaxation switched on: every element's clock starts now
-                    state["glast"][:] = state["counters"][0]
-                state["clock_on"] = self._clock_on()
-                return _Model(classes, sizes, params, state, list(self.loss_curve_),
-                              in_network=True)
+                state = _learner.private_copy(self, old, spare_state, copy_rng=draws)
+                return _learner.Model(classes, sizes, params, state, list(self.loss_curve_),
+                                      in_network=True)
             dtype = params.dtype
-            rng = _copy_rng(old["rng"])
+            rng = _learner.copy_random_state(old["rng"])
         else:
             dtype = X.dtype
             params = init_params(sizes, self.activation, rng, dtype, direct)
-        _, n_groups = _config.group_layout(sizes, scope, self.n_dendrites, direct)
-        state = {
-            "key": key,
-            "rule": self.rule,
-            "scope": scope,
-            "n_dendrites": self.n_dendrites,
-            "pstate": np.zeros((2, params.shape[0]), dtype),
-            "gstate": np.zeros((2, n_groups), dtype),
-            "glast": np.zeros(n_groups, np.float64),
-            "counters": np.zeros(2, np.int64),
-            "drift": np.zeros(N_DRIFT),
-            "drift_detected": np.empty(0, np.int64),
-            "rng": rng,
-            "clock_on": self._clock_on(),
-        }
-        state["gstate"][0] = 1.0
-        if reuse:  # the rule's state starts anew; the inputs' statistics and transform stay
-            state.update({k: old[k] for k in ("in_stats", "in_transform", "drift",
-                                               "drift_detected") if k in old})
+        # the rule's state starts anew; the inputs' statistics and transform stay
+        state = _learner.fresh_state(self, sizes, params.shape[0], dtype, rng, direct,
+                                     keep=old if reuse else None)
         curve = list(self.loss_curve_) if reuse else []
-        return _Model(classes, sizes, params, state, curve, in_network=reuse)
-
-    def _state_not_written(self):
-        """The optimiser-state arrays that training in the current configuration never
-        writes: a partial_fit's private copy shares them with the fitted state instead of
-        copying them (for plain sgd all of them; for the other baselines the gains and
-        clocks; for the gain rules the clocks while relaxation is off)."""
-        if self.rule in _config.BASELINE_RULES:
-            return ("gstate", "glast") + (("pstate",) if self.rule == "sgd" else ())
-        return () if self._clock_on() else ("glast",)
-
-    def _clock_on(self):
-        """Whether the elements' clocks (time of the last event) run: only while
-        the relaxation in time is on, the only reader of those clocks."""
-        return self.rule == "dendritic" and self.relax_time is not None
+        return _learner.Model(classes, sizes, params, state, curve, in_network=reuse)
 
     def _epoch(self, model, X_args, y_idx, Y, sw, order, batch_size, net):
         """One kernel epoch. ``X_args`` and ``net`` are built once per call by ``_run``:
@@ -968,7 +894,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         drift_log = np.zeros(_DRIFT_LOG, np.int64)
         loss_sum, status = _numba_cache.call(
             train_epoch, *X_args, y_idx, Y, sw, order, batch_size, model.params, *net,
-            st["pstate"], st["gstate"], st["glast"], st["counters"], drift, drift_log,
+            *model.kernel_state(), drift, drift_log,
         )
         if drift_log[0]:
             st["drift_detected"] = np.concatenate(
@@ -1119,7 +1045,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 if incremental:
                     break
                 if X_val is not None:
-                    score = model.score(X_val, y_val, sw_val, self.activation, Y)
+                    score = _score(model, X_val, y_val, sw_val, self.activation, Y)
                     val_scores.append(score)
                     if self.verbose:
                         print(f"Validation score: {score:f}")
@@ -1134,8 +1060,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                     else:
                         no_improvement = 0
                     best_loss = min(best_loss, loss)
-                done = (model.params.copy(), _copy_state(model.state), model.n_iter,
-                        len(model.curve), len(val_scores), best_score, best_params)
+                done = (*model.snapshot(), model.n_iter, len(model.curve), len(val_scores),
+                        best_score, best_params)
                 if self.tol is not None and no_improvement > self.n_iter_no_change:
                     if self.verbose:
                         print("Stopping: no improvement by tol for n_iter_no_change epochs.")
@@ -1163,14 +1089,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             _warn_if_nothing_learned(model, X, y_idx, Y, sw, self.activation,
                                      model.curve[n_curve_before:])
             _warn_if_units_saturated(model, X, self.activation)
-        # commit
-        if incremental and getattr(self, "_params", None) is not None:
-            # the replaced arrays hold the next partial_fit call's copy (see _start_model)
-            self._spare = (self._params, self._state)
-        self.classes_ = model.classes
-        self._sizes = list(model.sizes)
-        self._params = model.params
-        self._state = model.state
+        # commit (the replaced arrays hold the next partial_fit call's copy)
+        _learner.commit(self, model, incremental)
         self.n_layers_ = len(model.sizes)
         self.n_outputs_ = len(model.classes)
         self.out_activation_ = "logistic" if multilabel else "softmax"
@@ -1521,41 +1441,6 @@ def _canonical_csr(X):
     return X
 
 
-def _copy_rng(rng, into=None):
-    """A copy of a RandomState (its state only; much faster than deepcopy's pickling),
-    written into the RandomState ``into`` when given (creating one costs more than
-    copying a state)."""
-    out = into if isinstance(into, np.random.RandomState) and into is not rng else (
-        np.random.RandomState())
-    out.set_state(rng.get_state())
-    return out
-
-
-def _copy_into(src, dst, fill=True):
-    """A copy of array ``src``, written into ``dst`` when it has the same shape and
-    dtype (and is another array), else newly allocated; with ``fill=False``, only the
-    array to write the copy into (``dst`` or a new one), its values left as they are."""
-    if (dst is not None and dst is not src and dst.shape == src.shape
-            and dst.dtype == src.dtype):
-        if fill:
-            np.copyto(dst, src)
-        return dst
-    return src.copy() if fill else np.empty_like(src)
-
-
-def _copy_state(state, into=None, copy_rng=True, share=()):
-    """A copy of the training state dict: arrays (into the arrays of the state dict
-    ``into`` where they fit) and, if ``copy_rng``, the random state copied; the other
-    entries (strings, numbers, tuples) are immutable and shared, and so are the arrays
-    named in ``share`` (the caller knows that nothing writes them)."""
-    into = into or {}
-    return {k: v if k in share
-            else _copy_into(v, into.get(k)) if isinstance(v, np.ndarray)
-            else _copy_rng(v, into.get(k)) if copy_rng and isinstance(v, np.random.RandomState)
-            else v
-            for k, v in state.items()}
-
-
 def _some_rows(X, limit):
     """X, or ``limit`` of its rows spread evenly over it if it has more."""
     if X.shape[0] <= limit:
@@ -1707,30 +1592,14 @@ class _ClassesProbe:
             self.classes_ = classes
 
 
-class _Model:
-    """A model being trained: parameters, optimiser state and history (``curve``, the
-    loss of every epoch since the model was started; ``n_iter``, the epochs of this call,
-    as MLPClassifier counts its ``n_iter_``)."""
-
-    def __init__(self, classes, sizes, params, state, curve, in_network=False):
-        self.classes = classes
-        # whether params are in the network's coordinates already (else _run rewrites them)
-        self.in_network = in_network
-        self.sizes = sizes
-        self.params = params
-        self.state = state
-        self.curve = curve
-        self.n_iter = 0
-        self.sparse_labels = False  # a multilabel target given as a sparse matrix
-
-    def score(self, X, y_idx, sw, activation, Y=None):
-        """Accuracy on (X, y_idx) as ``score`` computes it: for a multilabel ``Y`` (whose
-        rows ``y_idx`` are), the subset accuracy."""
-        coefs, intercepts = unpack(self.params, self.sizes)
-        z = forward(X, coefs, intercepts, activation, direct_block(self.params, self.sizes))
-        if Y is None:
-            hit = np.argmax(z, axis=1) == y_idx
-        else:
-            with np.errstate(over="ignore", invalid="ignore"):
-                hit = np.all((expit(z) > 0.5) == Y[y_idx].astype(bool), axis=1)
-        return float(np.average(hit, weights=sw))
+def _score(model, X, y_idx, sw, activation, Y=None):
+    """Accuracy of ``model`` on (X, y_idx) as ``score`` computes it: for a multilabel
+    ``Y`` (whose rows ``y_idx`` are), the subset accuracy."""
+    coefs, intercepts = unpack(model.params, model.sizes)
+    z = forward(X, coefs, intercepts, activation, direct_block(model.params, model.sizes))
+    if Y is None:
+        hit = np.argmax(z, axis=1) == y_idx
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            hit = np.all((expit(z) > 0.5) == Y[y_idx].astype(bool), axis=1)
+    return float(np.average(hit, weights=sw))

@@ -1,51 +1,93 @@
-"""From estimator parameters to the kernel's configuration arrays."""
+"""The rule table, and from estimator parameters to the kernel's configuration arrays."""
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _rules as R
 
-RULES = ("dendritic", "sgd", "momentum", "nesterov", "adam", "delta_bar_delta", "rprop")
-BASELINE_RULES = ("sgd", "momentum", "nesterov", "adam")
-GAIN_RULES = ("dendritic", "delta_bar_delta", "rprop")
-
-# Which rule reads which of the rule-specific parameters: the one place that knows it.
-# A parameter a rule does not read is accepted and ignored (it must pass its own
-# constraint in ``_parameter_constraints``, but is never checked against another
-# parameter, and changing it changes nothing: tests/test_rule_parameters.py). The
-# parameters outside this table (the network, ``learning_rate_init``, ``alpha``,
-# ``batch_size``, the stopping and data options) are read by every rule. Within
-# ``rule="dendritic"`` some are read only in some configurations (``n_dendrites`` with
-# ``scope="dendrite"``, ``gain_down`` with ``fallback="shrink"``, ``trace_decay`` with
-# ``coherence="trace"``, ``beta_2`` and ``epsilon`` with ``base="rms"`` or
-# ``"adagrad"``), as each one's docstring says.
-_GAIN_BOUNDS = frozenset({"min_gain", "max_gain"})
-RULE_PARAMETERS = {
-    "dendritic": frozenset({
-        "scope", "n_dendrites", "growth", "gain_up", "fallback", "gain_down", "coherence",
-        "trace_decay", "relax_time", "base", "beta_2", "epsilon",
-    }) | _GAIN_BOUNDS,
-    "sgd": frozenset(),
-    "momentum": frozenset({"momentum"}),
-    "nesterov": frozenset({"momentum"}),
-    "adam": frozenset({"beta_1", "beta_2", "epsilon"}),
-    "delta_bar_delta": frozenset({"dbd_kappa", "dbd_phi", "dbd_theta"}) | _GAIN_BOUNDS,
-    "rprop": frozenset({"rprop_increase", "rprop_decrease"}) | _GAIN_BOUNDS,
+# The optimiser state a rule may write, by name: ``(array, row)`` of the state arrays the
+# kernel takes (``row`` None: the array is one row). ``skadapt._learner`` gives these
+# names to the rows; tests/_reference.py's learner has an attribute of each name.
+STATE_ROWS = {
+    "m": ("pstate", 0),  # per parameter: a velocity or a first moment
+    "v": ("pstate", 1),  # per parameter: a second moment, a running mean or sum of g**2
+    "gain": ("gstate", 0),  # per group: the gain (starts at 1)
+    "prev": ("gstate", 1),  # per group: the previous sign, or a trace of the signals
+    "last": ("glast", None),  # per group: the clock of the relaxation in time
 }
-RULE_SPECIFIC_PARAMETERS = frozenset().union(*RULE_PARAMETERS.values())
+
+# Whether a zero gradient is an event (changes the weight or its state): where it is
+# not, the kernel skips zero inputs' rows exactly (``icfg[I_SPARSE_EVENTS]``).
+EVENTS_ALL = "every gradient"  # zero gradients are events (moments decay)
+EVENTS_NONZERO = "non-zero gradients"  # a zero gradient changes nothing
+EVENTS_NONZERO_WITHOUT_L2 = "non-zero gradients without L2"  # (alpha=0: as NONZERO)
+
+
+class Rule(NamedTuple):
+    """One row of the rule table: everything outside its arithmetic that a rule is.
+
+    Attributes
+    ----------
+    name : str
+        The value of the estimator's ``rule``.
+    code : int
+        The kernel's code of its arithmetic (``skadapt._rules.RULE_*``; the
+        adaptive-gain family shares ``RULE_GAIN`` and differs in its settings).
+    params : frozenset of str
+        The rule-specific parameters it reads (the others it ignores).
+    state : tuple of str
+        The rows of the optimiser state it writes (names of ``STATE_ROWS``; ``"last"``
+        only while the relaxation in time is on).
+    events : str
+        Whether zero gradients are events (``EVENTS_*``).
+    step_size : int
+        What ``step_sizes_`` reports (``skadapt._rules.STEP_*``).
+    configure : callable or None
+        ``configure(est, icfg, fcfg)`` writes the rule's own settings into the
+        configuration arrays, beyond the slots every rule gets.
+    full_batch : bool
+        Whether its own regime (``batch_size=None``) is one update per epoch.
+    """
+
+    name: str
+    code: int
+    params: frozenset
+    state: tuple
+    events: str
+    step_size: int
+    configure: Callable | None = None
+    full_batch: bool = False
 
 
 def rules_reading(param):
     """The rules that read the rule-specific parameter ``param``, in ``RULES`` order."""
     return tuple(rule for rule in RULES if param in RULE_PARAMETERS[rule])
 
-_BASELINE_CODE = {
-    "sgd": R.RULE_SGD,
-    "momentum": R.RULE_MOMENTUM,
-    "nesterov": R.RULE_NESTEROV,
-    "adam": R.RULE_ADAM,
-}
+
+def clock_on(est):
+    """Whether the elements' clocks (time of the last event) run: only while the
+    relaxation in time is on (a rule that reads ``relax_time``, with a value), the only
+    reader of those clocks."""
+    return "relax_time" in RULE_PARAMETERS[est.rule] and est.relax_time is not None
+
+
+def state_written(est):
+    """The names of the optimiser state rows (``STATE_ROWS``) that training in ``est``'s
+    configuration writes."""
+    state = RULE_TABLE[est.rule].state
+    return tuple(name for name in state if name != "last" or clock_on(est))
+
+
+def arrays_not_written(est):
+    """The optimiser state arrays (``pstate``, ``gstate``, ``glast``) that training in
+    ``est``'s configuration never writes."""
+    written = {STATE_ROWS[name][0] for name in state_written(est)}
+    return tuple(a for a in ("pstate", "gstate", "glast") if a not in written)
+
+
 _SCOPE = {"synapse": R.SCOPE_SYNAPSE, "dendrite": R.SCOPE_DENDRITE, "unit": R.SCOPE_UNIT}
 _GROWTH = {"additive": R.GROWTH_ADDITIVE, "multiplicative": R.GROWTH_MULTIPLICATIVE}
 _FALLBACK = {"reset": R.FALLBACK_RESET, "shrink": R.FALLBACK_SHRINK}
@@ -55,14 +97,11 @@ _BASE = {"gradient": R.BASE_GRADIENT, "rms": R.BASE_RMS, "adagrad": R.BASE_RMS,
          "sign": R.BASE_SIGN}
 _ACTIVATION = {"sigmoid": R.ACT_SIGMOID, "logistic": R.ACT_SIGMOID, "relu": R.ACT_RELU,
                "tanh": R.ACT_TANH}
-# the rules whose own regime is one update per epoch (batch_size=None): iRprop-'s sign
-# steps need the gradient of all the examples (online, it learns poorly)
-FULL_BATCH_RULES = ("rprop",)
 
 
 def effective_scope(est):
-    """The scope the rule runs at: only ``rule="dendritic"`` has groups."""
-    return est.scope if est.rule == "dendritic" else "synapse"
+    """The scope the rule runs at: only a rule that reads ``scope`` has groups."""
+    return est.scope if "scope" in RULE_PARAMETERS[est.rule] else "synapse"
 
 
 def group_layout(sizes, scope, n_dendrites, direct_path=False):
@@ -154,13 +193,24 @@ def make_config(est, multilabel=False):
     fcfg[R.F_EPS] = est.epsilon
     fcfg[R.F_GAIN_MIN] = est.min_gain
     fcfg[R.F_GAIN_MAX] = est.max_gain
-    if rule in BASELINE_RULES:
-        icfg[R.I_RULE] = _BASELINE_CODE[rule]
-        # plain SGD without L2 leaves a weight with a zero gradient exactly where it is
-        icfg[R.I_SPARSE_EVENTS] = int(rule == "sgd" and est.alpha == 0)
-        return icfg, fcfg
-    icfg[R.I_RULE] = R.RULE_GAIN
-    icfg[R.I_SPARSE_EVENTS] = 1
+    spec = RULE_TABLE[rule]
+    icfg[R.I_RULE] = spec.code
+    # a zero gradient that is no event lets the kernel skip zero inputs exactly (plain SGD
+    # without L2 leaves a weight with a zero gradient exactly where it is)
+    icfg[R.I_SPARSE_EVENTS] = int(spec.events == EVENTS_NONZERO or (
+        spec.events == EVENTS_NONZERO_WITHOUT_L2 and est.alpha == 0))
+    icfg[R.I_STEP_SIZE] = spec.step_size
+    arrays = {STATE_ROWS[name][0] for name in spec.state}
+    icfg[R.I_WRITES] = (R.WRITES_PSTATE * ("pstate" in arrays)
+                        + R.WRITES_GSTATE * ("gstate" in arrays))
+    if spec.configure is not None:
+        spec.configure(est, icfg, fcfg)
+    return icfg, fcfg
+
+
+def _gain_family(est, icfg, fcfg):
+    """The adaptive-gain rules' settings (``RULE_GAIN``)."""
+    rule = est.rule
     if rule == "dendritic":
         icfg[R.I_GROWTH] = _GROWTH[est.growth]
         icfg[R.I_FALLBACK] = _FALLBACK[est.fallback]
@@ -190,4 +240,47 @@ def make_config(est, multilabel=False):
         icfg[R.I_SKIP_INCOHERENT] = 1
         fcfg[R.F_GAIN_UP] = est.rprop_increase
         fcfg[R.F_GAIN_DOWN] = est.rprop_decrease
-    return icfg, fcfg
+
+
+# The gain family writes every row of its state: its loop stores the running mean ``v``
+# whatever the base (unchanged where the base does not read it).
+_GAIN_STATE = ("v", "gain", "prev", "last")
+_GAIN_BOUNDS = frozenset({"min_gain", "max_gain"})
+
+# The rule table: the one place that names a rule. Which rule reads which rule-specific
+# parameter: a parameter a rule does not read is accepted and ignored (it must pass its
+# own constraint in ``_parameter_constraints``, but is never checked against another
+# parameter, and changing it changes nothing: tests/test_rule_parameters.py). The
+# parameters outside ``params`` (the network, ``learning_rate_init``, ``alpha``,
+# ``batch_size``, the stopping and data options) are read by every rule. Within
+# ``rule="dendritic"`` some are read only in some configurations (``n_dendrites`` with
+# ``scope="dendrite"``, ``gain_down`` with ``fallback="shrink"``, ``trace_decay`` with
+# ``coherence="trace"``, ``beta_2`` and ``epsilon`` with ``base="rms"`` or ``"adagrad"``),
+# as each one's docstring says. Every rule needs a NumPy reference in tests/_reference.py (the tests
+# loop over this table and fail for a rule without one).
+RULE_TABLE = {rule.name: rule for rule in (
+    Rule("dendritic", R.RULE_GAIN, frozenset({
+        "scope", "n_dendrites", "growth", "gain_up", "fallback", "gain_down", "coherence",
+        "trace_decay", "relax_time", "base", "beta_2", "epsilon",
+    }) | _GAIN_BOUNDS, _GAIN_STATE, EVENTS_NONZERO, R.STEP_GAIN, _gain_family),
+    Rule("sgd", R.RULE_SGD, frozenset(), (), EVENTS_NONZERO_WITHOUT_L2, R.STEP_BASE),
+    Rule("momentum", R.RULE_MOMENTUM, frozenset({"momentum"}), ("m",), EVENTS_ALL,
+         R.STEP_BASE),
+    Rule("nesterov", R.RULE_NESTEROV, frozenset({"momentum"}), ("m",), EVENTS_ALL,
+         R.STEP_BASE),
+    Rule("adam", R.RULE_ADAM, frozenset({"beta_1", "beta_2", "epsilon"}), ("m", "v"),
+         EVENTS_ALL, R.STEP_ADAPTIVE),
+    Rule("delta_bar_delta", R.RULE_GAIN, frozenset({"dbd_kappa", "dbd_phi", "dbd_theta"})
+         | _GAIN_BOUNDS, _GAIN_STATE, EVENTS_NONZERO, R.STEP_GAIN, _gain_family),
+    Rule("rprop", R.RULE_GAIN, frozenset({"rprop_increase", "rprop_decrease"}) | _GAIN_BOUNDS,
+         _GAIN_STATE, EVENTS_NONZERO, R.STEP_GAIN, _gain_family, full_batch=True),
+    Rule("adagrad", R.RULE_ADAGRAD, frozenset({"epsilon"}), ("v",),
+         EVENTS_NONZERO_WITHOUT_L2, R.STEP_ADAPTIVE),
+)}
+
+RULES = tuple(RULE_TABLE)
+RULE_PARAMETERS = {rule.name: rule.params for rule in RULE_TABLE.values()}
+RULE_SPECIFIC_PARAMETERS = frozenset().union(*RULE_PARAMETERS.values())
+# the rules whose own regime is one update per epoch (batch_size=None): iRprop-'s sign
+# steps need the gradient of all the examples (online, it learns poorly)
+FULL_BATCH_RULES = tuple(rule.name for rule in RULE_TABLE.values() if rule.full_batch)

@@ -30,11 +30,9 @@ from ._rules import (
     ACT_RELU,
     ACT_SIGMOID,
     F_ALPHA,
-    F_BETA1,
     F_BETA2,
     F_EPS,
     F_ETA0,
-    F_MOMENTUM,
     F_RELAX_TIME,
     F_V_REST,
     I_ACTIVATION,
@@ -44,18 +42,21 @@ from ._rules import (
     I_RULE,
     I_SCOPE,
     I_SPARSE_EVENTS,
-    RULE_ADAM,
+    I_STEP_SIZE,
+    I_WRITES,
     RULE_GAIN,
-    RULE_SGD,
     SCOPE_DENDRITE,
     SCOPE_SYNAPSE,
+    WRITES_GSTATE,
+    WRITES_PSTATE,
     base_direction,
-    baseline_row,
     gain_coefficients,
     gain_event,
-    gain_row,
     like,
     relaxed_gain,
+    step_scalar,
+    step_size,
+    update_row,
 )
 
 STATUS_OK = 0
@@ -316,12 +317,15 @@ def _group_of(j, u, n_in, goff, scope, nd):
 
 
 @njit(cache=True, error_model="numpy")
-def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_off, r_off,
+def apply_update(params, G, scale, weight, t, scalar, sizes, w_off, b_off, g_off, r_off,
                  touched, rows, nrows, icfg, fcfg, pstate, gstate, glast, gcur):
     """Apply the accumulated gradient ``scale * G`` with the configured rule; zero G.
 
     ``t`` is the number of examples seen so far (the clock of the relaxation in
-    time), ``n_updates`` the number of updates so far, this one included.
+    time), ``scalar`` the rule's scalar of this update (:func:`step_scalar`).
+    Every row of the synapse scope goes to :func:`update_row`, the rules' one dispatch
+    point; the group scopes (the dendritic rule's ``scope="dendrite"`` and ``"unit"``,
+    the only rule with groups) step here, in three phases.
     ``weight`` is the batch's mean sample weight relative to the data's mean
     (used by the sign base only, whose step has no magnitude).
     Only the rows marked as touched are visited when zero gradients are no
@@ -333,19 +337,14 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
     """
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
-    rule = icfg[I_RULE]
     sparse = icfg[I_SPARSE_EVENTS] != 0
     scope = icfg[I_SCOPE]
     nd = icfg[I_N_DENDRITES]
     eta0 = fcfg[F_ETA0]
     alpha = fcfg[F_ALPHA]
-    beta1 = fcfg[F_BETA1]
     beta2 = fcfg[F_BETA2]
     eps = fcfg[F_EPS]
     tau = fcfg[F_RELAX_TIME]
-    adam_lr = 0.0
-    if rule == RULE_ADAM:
-        adam_lr = eta0 * math.sqrt(1.0 - beta2**n_updates) / (1.0 - beta1**n_updates)
     # the group scopes' scalars in the parameters' dtype: a float32 model computes in
     # float32 here too, as the row functions do
     scale_g = like(scale, params)
@@ -365,7 +364,7 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
         goff = g_off[b]
         nr = nrows[src] if sparse else n_in
         ndl = min(nd, n_in)
-        if rule == RULE_GAIN and scope != SCOPE_SYNAPSE:
+        if scope != SCOPE_SYNAPSE:
             g_end = goff + (n_out * (ndl + 1) if scope == SCOPE_DENDRITE else n_out)
             coef = gain_coefficients(icfg, fcfg, gcur)
             # phase A: the group signals (a block's summed data gradient; a unit's delta)
@@ -390,24 +389,30 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                         glast[k] = t
                 else:
                     gcur[k] = relaxed_gain(gstate[0, k], t - glast[k], tau)
-        for q in range(nr + (1 if bo >= 0 else 0)):
+        q = 0
+        while q < nr + (1 if bo >= 0 else 0):
+            k = 1  # rows stepped in this pass
             if q < nr:  # a row of weights
                 j = rows[r0 + q] if sparse else q
+                if scope == SCOPE_SYNAPSE:
+                    # and the rows after it in memory: every rule is element-wise, so a run
+                    # of consecutive rows is one call (the same numbers as a call per row,
+                    # without the per-call work)
+                    if not sparse:
+                        k = nr - q
+                    else:
+                        while q + k < nr and rows[r0 + q + k] == j + k:
+                            k += 1
                 row = wo + j * n_out
                 decay = alpha
             else:  # the biases, without L2
                 j = -1
                 row = bo
                 decay = 0.0
-            end = row + n_out
-            if rule != RULE_GAIN:
-                baseline_row(params[row:end], G[row:end], pstate[0, row:end],
-                             pstate[1, row:end], scale, decay, rule, eta0, fcfg[F_MOMENTUM],
-                             beta1, beta2, eps, adam_lr)
-            elif scope == SCOPE_SYNAPSE:  # one gain per parameter: group p is p
-                gain_row(params[row:end], G[row:end], gstate[0, row:end], gstate[1, row:end],
-                         glast[row:end], pstate[1, row:end], scale, decay * scale, t, weight,
-                         icfg, fcfg, False)
+            end = row + k * n_out
+            if scope == SCOPE_SYNAPSE:  # per-parameter state (gains: group p is p)
+                update_row(params[row:end], G[row:end], pstate, gstate, glast, row, end, scale,
+                           decay, t, weight, scalar, icfg, fcfg, False)
             else:  # phase C: each parameter steps with its group's gain
                 base = icfg[I_BASE]
                 decay_g = like(decay, params) * scale_g
@@ -420,8 +425,9 @@ def apply_update(params, G, scale, weight, t, n_updates, sizes, w_off, b_off, g_
                                                      base, beta2_g, beta2_rest_g, eps_g,
                                                      weight_g)
                     params[p] -= eta0_g * gcur[_group_of(j, u, n_in, goff, scope, nd)] * d
-            G[row:end] = 0.0  # this row's gradient is consumed
-        if rule == RULE_GAIN and scope != SCOPE_SYNAPSE:
+            G[row:end] = 0.0  # these rows' gradient is consumed
+            q += k
+        if scope != SCOPE_SYNAPSE:
             for k in range(goff, g_end):
                 gcur[k] = 0.0
         if b < n_layers:  # forget the touched rows of this layer (the direct path went first)
@@ -437,7 +443,7 @@ BLOCK_ELEMENTS = 2048
 
 @njit(cache=True, error_model="numpy")
 def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r_off, deltas,
-                  gbuf, t, weight, icfg, fcfg, pstate, gstate, glast):
+                  gbuf, t, weight, scalar, icfg, fcfg, pstate, gstate, glast):
     """The update of one example, straight from its activations and deltas.
 
     For online learning (batch size 1) when zero gradients are no events and each
@@ -453,11 +459,11 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
     work (the vector loop's set-up and its scalar remainder) of short rows. The
     layers' non-zero inputs are those :func:`sample_gradient` left. When every
     gradient of a layer is non-zero (checked once per layer from the smallest input
-    and delta), the gain rules' loop steps it without selecting events.
+    and delta), the gain rules' loop steps it without selecting events. Each block goes
+    to :func:`update_row` with the update's ``scalar`` (:func:`step_scalar`).
     """
     n_layers = sizes.shape[0] - 1
     rule = icfg[I_RULE]
-    eta0 = fcfg[F_ETA0]
     alpha = fcfg[F_ALPHA]
     for b in range(w_off.shape[0]):
         src, dst = block_ends(b, n_layers)
@@ -504,14 +510,8 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
             q += k
             end = row + k * n_out
             g = gbuf[: k * n_out]
-            if rule != RULE_GAIN:
-                baseline_row(params[row:end], g, pstate[0, row:end], pstate[1, row:end], 1.0,
-                             decay, rule, eta0, fcfg[F_MOMENTUM], fcfg[F_BETA1],
-                             fcfg[F_BETA2], fcfg[F_EPS], 0.0)
-            else:
-                gain_row(params[row:end], g, gstate[0, row:end], gstate[1, row:end],
-                         glast[row:end], pstate[1, row:end], 1.0, decay, t, weight,
-                         icfg, fcfg, all_events)
+            update_row(params[row:end], g, pstate, gstate, glast, row, end, 1.0, decay, t,
+                       weight, scalar, icfg, fcfg, all_events)
 
 
 # Slots of the change detector's state (``drift``, float64): its two settings, then the
@@ -555,15 +555,15 @@ def clear_direct_path(params, w_off, g_off, n_layers, t, icfg, fcfg, pstate, gst
     optimiser state starts anew (no moments, gains of 1 without a history, clocks at
     ``t``), as at the start of training. The layers keep everything. State that the
     configuration never writes is not written here either (a partial_fit may share it
-    with the fitted model): plain SGD's moments, the baselines' gains, the clocks while
-    the relaxation in time is off."""
-    rule = icfg[I_RULE]
+    with the fitted model): the arrays the rule does not write (``icfg[I_WRITES]``, from
+    the rule table), the clocks while the relaxation in time is off."""
+    writes = icfg[I_WRITES]
     for p in range(w_off[n_layers], params.shape[0]):
         params[p] = 0.0
-        if rule != RULE_SGD:
+        if writes & WRITES_PSTATE:
             pstate[0, p] = 0.0
             pstate[1, p] = 0.0
-    if rule == RULE_GAIN:
+    if writes & WRITES_GSTATE:
         for k in range(g_off[n_layers], gstate.shape[1]):
             gstate[0, k] = 1.0
             gstate[1, k] = 0.0
@@ -625,7 +625,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
     multilabel = icfg[I_MULTILABEL] != 0
     # online learning with per-parameter state and sparse events: no gradient array
     fused = (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
-             and (icfg[I_RULE] != RULE_GAIN or icfg[I_SCOPE] == SCOPE_SYNAPSE))
+             and icfg[I_SCOPE] == SCOPE_SYNAPSE)
     # the full-size gradient only where it is accumulated (zeroing it is a pass over every
     # parameter, which a partial_fit of one example would pay for nothing)
     G = np.zeros(0 if fused else params.shape[0], dt)
@@ -666,15 +666,48 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
                 drift_log[0] = k
         counters[0] += stop - start
         counters[1] += 1
+        scalar = step_scalar(icfg, fcfg, counters[1])
         if fused:
             online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r_off,
-                          deltas, gbuf, counters[0], batch_weight / sw_mean, icfg, fcfg,
-                          pstate, gstate, glast)
+                          deltas, gbuf, counters[0], batch_weight / sw_mean, scalar, icfg,
+                          fcfg, pstate, gstate, glast)
             continue
         apply_update(params, G, 1.0 / (stop - start), batch_weight / (stop - start) / sw_mean,
-                     counters[0], counters[1], sizes,
+                     counters[0], scalar, sizes,
                      w_off, b_off, g_off, r_off, touched, rows, nrows, icfg, fcfg,
                      pstate, gstate, glast, gcur)
     if not _all_finite(params):
         return loss_sum, STATUS_NONFINITE_WEIGHTS
     return loss_sum, STATUS_OK
+
+
+@njit(cache=True, error_model="numpy")
+def step_sizes(sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate, glast, counters, out):
+    """Each parameter's current step size into ``out`` (float64, one per parameter), as
+    the rule defines it (:func:`skadapt._rules.step_size`, of the rule's kind
+    ``icfg[I_STEP_SIZE]``): the group of every parameter as the update finds it
+    (:func:`_group_of`), its gain relaxed as the update relaxes it, and the update's
+    scalar of the last update (:func:`step_scalar`)."""
+    n_layers = sizes.shape[0] - 1
+    scope = icfg[I_SCOPE]
+    nd = icfg[I_N_DENDRITES]
+    kind = icfg[I_STEP_SIZE]
+    eta0 = fcfg[F_ETA0]
+    eps = fcfg[F_EPS]
+    tau = fcfg[F_RELAX_TIME]
+    t = counters[0]
+    n_updates = counters[1]
+    scalar = step_scalar(icfg, fcfg, n_updates)
+    for b in range(w_off.shape[0]):
+        src, dst = block_ends(b, n_layers)
+        n_in = sizes[src]
+        n_out = sizes[dst + 1]
+        for j in range(-1, n_in):  # -1: the biases
+            if j < 0 and b_off[b] < 0:
+                continue  # (the direct path has none)
+            row = b_off[b] if j < 0 else w_off[b] + j * n_out
+            for u in range(n_out):
+                p = row + u
+                k = p if scope == SCOPE_SYNAPSE else _group_of(j, u, n_in, g_off[b], scope, nd)
+                out[p] = step_size(kind, eta0, scalar, n_updates, np.float64(gstate[0, k]),
+                                   t - glast[k], tau, np.float64(pstate[1, p]), eps)

@@ -29,6 +29,17 @@ RULE_MOMENTUM = 1
 RULE_NESTEROV = 2
 RULE_ADAM = 3
 RULE_GAIN = 4  # dendritic, delta_bar_delta, rprop
+RULE_ADAGRAD = 5
+
+# What ``step_sizes_`` reports for a parameter (:func:`step_size`), one kind per rule
+# (``skadapt._config.RULE_TABLE``)
+STEP_BASE = 0  # the base step eta0
+STEP_GAIN = 1  # eta0 times the (relaxed) gain of the parameter's group
+STEP_ADAPTIVE = 2  # the update's scalar (step_scalar) over the root of ``v``, plus eps
+
+# Which optimiser state arrays a rule writes (``icfg[I_WRITES]``, a bit mask)
+WRITES_PSTATE = 1  # per parameter (pstate)
+WRITES_GSTATE = 2  # per group (gstate)
 
 SCOPE_SYNAPSE = 0
 SCOPE_DENDRITE = 1
@@ -63,7 +74,9 @@ I_SKIP_INCOHERENT = 7  # iRprop-: no weight step, and forget the sign, on a sign
 I_SPARSE_EVENTS = 8  # a zero data gradient is no event (exact skipping of zero inputs)
 I_ACTIVATION = 9
 I_MULTILABEL = 10  # sigmoid outputs with per-label binary cross-entropy (else softmax)
-N_ICFG = 11
+I_STEP_SIZE = 11  # what step_sizes_ reports: STEP_*
+I_WRITES = 12  # the state arrays the rule writes: WRITES_* bits
+N_ICFG = 13
 
 F_ETA0 = 0
 F_ALPHA = 1
@@ -312,43 +325,130 @@ def _gain_loop(w, g, gain, prev, v, scale, decay, decay_on, weight, coef, base, 
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def baseline_row(w, g, s0, s1, scale, decay, rule, eta0, mu, beta1, beta2, eps, adam_lr):
-    """sgd / momentum / nesterov / adam on one row.
+def sgd_row(w, g, scale, decay, eta0):
+    """sgd on one row: ``w -= eta0 g``, the gradient being ``(g + decay * w) * scale``."""
+    scale = like(scale, w)
+    decay = like(decay, w)
+    eta0 = like(eta0, w)
+    for u in range(w.shape[0]):
+        w[u] -= eta0 * (g[u] + decay * w[u]) * scale
 
-    sgd: ``w -= eta0 g``; momentum and nesterov (scikit-learn's form): ``s0`` is
-    the velocity, ``v = mu v - eta0 g``, then ``w += v`` or
-    ``w += mu v - eta0 g``; adam: ``s0, s1`` are the first and second moments
-    and ``adam_lr`` the bias-corrected step of the current update. The gradient
-    is ``(g + decay * w) * scale``.
-    """
-    n = w.shape[0]
+
+@njit(cache=True, error_model="numpy", inline="always")
+def momentum_row(w, g, vel, scale, decay, eta0, mu, nesterov):
+    """momentum and nesterov (scikit-learn's form) on one row: ``vel`` is the velocity,
+    ``v = mu v - eta0 g``, then ``w += v`` or, with ``nesterov``, ``w += mu v - eta0 g``.
+    The gradient is ``(g + decay * w) * scale``."""
     one = like(1.0, w)
     zero = like(0.0, w)
     scale = like(scale, w)
     decay = like(decay, w)
     eta0 = like(eta0, w)
     mu = like(mu, w)
-    if rule == RULE_SGD:
-        for u in range(n):
-            w[u] -= eta0 * (g[u] + decay * w[u]) * scale
+    nest = one if nesterov else zero
+    for u in range(w.shape[0]):
+        gu = (g[u] + decay * w[u]) * scale
+        vel_u = mu * vel[u] - eta0 * gu
+        vel[u] = vel_u
+        w[u] += vel_u + nest * (mu * vel_u - eta0 * gu - vel_u)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def adam_row(w, g, m, v, scale, decay, beta1, beta2, eps, adam_lr):
+    """adam on one row: ``m, v`` are the first and second moments and ``adam_lr`` the
+    bias-corrected step of the current update (:func:`step_scalar`). The gradient is
+    ``(g + decay * w) * scale``."""
+    scale = like(scale, w)
+    decay = like(decay, w)
+    beta1 = like(beta1, w)
+    rest1 = like(1.0 - beta1, w)
+    beta2 = like(beta2, w)
+    rest2 = like(1.0 - beta2, w)
+    eps = like(eps, w)
+    adam_lr = like(adam_lr, w)
+    for u in range(w.shape[0]):
+        gu = (g[u] + decay * w[u]) * scale
+        mu = beta1 * m[u] + rest1 * gu
+        vv = beta2 * v[u] + rest2 * gu * gu
+        m[u] = mu
+        v[u] = vv
+        w[u] -= adam_lr * mu / (math.sqrt(vv) + eps)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def adagrad_row(w, g, v, scale, decay, eta0, eps):
+    """AdaGrad (Duchi, Hazan and Singer 2011) on one row: ``v`` is each weight's sum of
+    squared gradients, ``v += g**2``, then ``w -= eta0 g / (sqrt(v) + eps)``. The
+    gradient is ``(g + decay * w) * scale``; a zero gradient changes nothing."""
+    scale = like(scale, w)
+    decay = like(decay, w)
+    eta0 = like(eta0, w)
+    eps = like(eps, w)
+    for u in range(w.shape[0]):
+        gu = (g[u] + decay * w[u]) * scale
+        vv = v[u] + gu * gu
+        v[u] = vv
+        w[u] -= eta0 * gu / (math.sqrt(vv) + eps)
+
+
+# ------------------------------------------------------------- the dispatch
+# The kernel knows no rule: it calls :func:`step_scalar` once per update and
+# :func:`update_row` for every row it steps (``skadapt._config.RULE_TABLE`` names the
+# rules and their codes). A new rule is a code, a row function and a branch here.
+
+
+@njit(cache=True, error_model="numpy")
+def step_scalar(icfg, fcfg, n_updates):
+    """The rule's scalar of the current update, the ``n_updates``-th (float64, computed
+    once per update): Adam's bias-corrected step, else the base step ``eta0``."""
+    eta0 = fcfg[F_ETA0]
+    if icfg[I_RULE] == RULE_ADAM:
+        beta1 = fcfg[F_BETA1]
+        beta2 = fcfg[F_BETA2]
+        return eta0 * math.sqrt(1.0 - beta2**n_updates) / (1.0 - beta1**n_updates)
+    return eta0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def update_row(w, g, pstate, gstate, glast, row, end, scale, decay, t, weight, scalar, icfg,
+               fcfg, all_events):
+    """The configured rule on one row of parameters, ``row:end`` of the flat vector: the
+    one place that dispatches on the rule.
+
+    ``w`` and ``g`` are the row's parameters and gradient (views; ``g`` read only);
+    ``pstate`` (rows ``m``, ``v``), ``gstate`` (rows ``gain``, ``prev``) and ``glast``
+    (``last``) the whole state arrays, of which each rule takes the views of the row it
+    uses (synapse scope: one group per parameter). The gradient is ``(g + decay * w) *
+    scale`` (``decay`` the row's L2 coefficient, 0 for biases); ``t`` is the example count,
+    ``weight`` the batch's relative sample weight (:func:`base_direction`), ``scalar`` the
+    update's :func:`step_scalar`, and ``all_events`` says that every gradient of the row is
+    non-zero (a hint for :func:`gain_row`).
+    """
+    rule = icfg[I_RULE]
+    if rule == RULE_GAIN:
+        gain_row(w, g, gstate[0, row:end], gstate[1, row:end], glast[row:end],
+                 pstate[1, row:end], scale, decay * scale, t, weight, icfg, fcfg, all_events)
+    elif rule == RULE_SGD:
+        sgd_row(w, g, scale, decay, fcfg[F_ETA0])
     elif rule == RULE_MOMENTUM or rule == RULE_NESTEROV:
-        nest = one if rule == RULE_NESTEROV else zero
-        for u in range(n):
-            gu = (g[u] + decay * w[u]) * scale
-            vel = mu * s0[u] - eta0 * gu
-            s0[u] = vel
-            w[u] += vel + nest * (mu * vel - eta0 * gu - vel)
-    else:
-        beta1 = like(beta1, w)
-        rest1 = like(1.0 - beta1, w)
-        beta2 = like(beta2, w)
-        rest2 = like(1.0 - beta2, w)
-        eps = like(eps, w)
-        adam_lr = like(adam_lr, w)
-        for u in range(n):
-            gu = (g[u] + decay * w[u]) * scale
-            m = beta1 * s0[u] + rest1 * gu
-            vv = beta2 * s1[u] + rest2 * gu * gu
-            s0[u] = m
-            s1[u] = vv
-            w[u] -= adam_lr * m / (math.sqrt(vv) + eps)
+        momentum_row(w, g, pstate[0, row:end], scale, decay, fcfg[F_ETA0], fcfg[F_MOMENTUM],
+                     rule == RULE_NESTEROV)
+    elif rule == RULE_ADAM:
+        adam_row(w, g, pstate[0, row:end], pstate[1, row:end], scale, decay, fcfg[F_BETA1],
+                 fcfg[F_BETA2], fcfg[F_EPS], scalar)
+    elif rule == RULE_ADAGRAD:
+        adagrad_row(w, g, pstate[1, row:end], scale, decay, fcfg[F_ETA0], fcfg[F_EPS])
+
+
+@njit(cache=True, error_model="numpy")
+def step_size(kind, eta0, scalar, n_updates, gain, dt, relax_time, v, eps):
+    """A parameter's current step size, as ``step_sizes_`` reports it (float64 arguments),
+    of the kind ``kind`` (``STEP_*``, the rule's): ``eta0``; ``eta0`` times the gain of
+    the parameter's group relaxed over the ``dt`` examples since its last event
+    (:func:`relaxed_gain`); or the update's ``scalar`` (:func:`step_scalar`) over the
+    root of the parameter's ``v`` plus ``eps`` (``eta0`` before the first update)."""
+    if kind == STEP_GAIN:
+        return eta0 * relaxed_gain(gain, dt, relax_time)
+    if kind == STEP_ADAPTIVE and n_updates > 0:
+        return scalar / (math.sqrt(v) + eps)
+    return eta0

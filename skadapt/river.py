@@ -252,7 +252,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
         self._hidden = [int(h) for h in hidden]
         self._direct = bool(direct_path) and len(self._hidden) > 0
         self._scope = _config.effective_scope(est)
-        self._clock_on = est._clock_on()
+        self._clock_on = _config.clock_on(est)
         self._icfg, self._fcfg = _config.make_config(est)
         known = [] if classes is None else _sorted(set(classes))
         self.classes_ = known

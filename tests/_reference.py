@@ -111,25 +111,110 @@ def base_step(est):
     return est.learning_rate_init
 
 
+# ------------------------------------------------------------------ the rules
+# Every rule of the estimator's rule table (skadapt._config.RULE_TABLE) has its reference
+# here, by name: a baseline as its update and its step size, a member of the
+# adaptive-gain family as its settings. tests/test_kernel_vs_reference.py fails for a
+# rule of the table that has none.
+
+
+def _sgd(ref, g):
+    ref.params -= ref.est.learning_rate_init * g
+
+
+def _momentum(ref, g):
+    e = ref.est
+    ref.m = e.momentum * ref.m - e.learning_rate_init * g
+    ref.params += ref.m
+
+
+def _nesterov(ref, g):
+    e = ref.est
+    ref.m = e.momentum * ref.m - e.learning_rate_init * g
+    ref.params += e.momentum * ref.m - e.learning_rate_init * g
+
+
+def _adam_rate(ref):
+    """Adam's bias-corrected step of update number ``ref.n_updates``."""
+    e, s = ref.est, ref.n_updates
+    return e.learning_rate_init * np.sqrt(1 - e.beta_2**s) / (1 - e.beta_1**s)
+
+
+def _adam(ref, g):
+    e = ref.est
+    ref.m = e.beta_1 * ref.m + (1 - e.beta_1) * g
+    ref.v = e.beta_2 * ref.v + (1 - e.beta_2) * g**2
+    ref.params -= _adam_rate(ref) * ref.m / (np.sqrt(ref.v) + e.epsilon)
+
+
+def _base_step(ref):
+    return np.full(ref.params.size, ref.est.learning_rate_init)
+
+
+def _adam_step(ref):
+    """Adam's bias-corrected step over the root of the second moment; the base step
+    before the first update."""
+    if ref.n_updates == 0:
+        return _base_step(ref)
+    return _adam_rate(ref) / (np.sqrt(ref.v) + ref.est.epsilon)
+
+
+def _adagrad(ref, g):
+    """Duchi, Hazan and Singer (2011): each weight's step over the root of the sum of its
+    squared gradients."""
+    ref.v = ref.v + g**2
+    ref.params -= ref.est.learning_rate_init * g / (np.sqrt(ref.v) + ref.est.epsilon)
+
+
+def _adagrad_step(ref):
+    """The base step over the root of the sum of squares; the base step before the first
+    update."""
+    if ref.n_updates == 0:
+        return _base_step(ref)
+    return ref.est.learning_rate_init / (np.sqrt(ref.v) + ref.est.epsilon)
+
+
+# name: (update(ref, g) with g the gradient of the update, L2 included; step sizes(ref))
+BASELINES = {
+    "sgd": (_sgd, _base_step),
+    "momentum": (_momentum, _base_step),
+    "nesterov": (_nesterov, _base_step),
+    "adam": (_adam, _adam_step),
+    "adagrad": (_adagrad, _adagrad_step),
+}
+
+# the adaptive-gain settings each rule of the family stands for (from the docs)
+GAIN_RULES = {
+    "dendritic": lambda est: dict(
+        growth=est.growth, up=est.gain_up, fallback=est.fallback, down=est.gain_down,
+        coherence=est.coherence, theta=est.trace_decay, tau=est.relax_time, base=est.base,
+        skip=False, scope=est.scope),
+    "delta_bar_delta": lambda est: dict(
+        growth="additive", up=est.dbd_kappa, fallback="shrink", down=1 - est.dbd_phi,
+        coherence="trace", theta=est.dbd_theta, tau=None, base="gradient", skip=False,
+        scope="synapse"),
+    "rprop": lambda est: dict(
+        growth="multiplicative", up=est.rprop_increase, fallback="shrink",
+        down=est.rprop_decrease, coherence="sign", theta=0.0, tau=None, base="sign",
+        skip=True, scope="synapse"),
+}
+
+REFERENCE_RULES = frozenset(BASELINES) | frozenset(GAIN_RULES)
+
+
 def gain_rule_settings(est):
-    """The adaptive-gain settings each rule stands for (from the docs)."""
-    if est.rule == "dendritic":
-        return dict(growth=est.growth, up=est.gain_up, fallback=est.fallback,
-                    down=est.gain_down, coherence=est.coherence, theta=est.trace_decay,
-                    tau=est.relax_time, base=est.base, skip=False, scope=est.scope)
-    if est.rule == "delta_bar_delta":
-        return dict(growth="additive", up=est.dbd_kappa, fallback="shrink",
-                    down=1 - est.dbd_phi, coherence="trace", theta=est.dbd_theta, tau=None,
-                    base="gradient", skip=False, scope="synapse")
-    return dict(growth="multiplicative", up=est.rprop_increase, fallback="shrink",
-                down=est.rprop_decrease, coherence="sign", theta=0.0, tau=None,
-                base="sign", skip=True, scope="synapse")
+    """The adaptive-gain settings ``est.rule`` stands for."""
+    return GAIN_RULES[est.rule](est)
 
 
 class ReferenceLearner:
-    """Reference training loop with the same state as the estimator."""
+    """Reference training loop with the same state as the estimator: ``m``, ``v`` per
+    parameter, ``gain``, ``prev``, ``last`` per group (the names of the estimator's
+    ``skadapt._config.STATE_ROWS``)."""
 
     def __init__(self, est, sizes, params):
+        if est.rule not in REFERENCE_RULES:
+            raise NotImplementedError(f"rule={est.rule!r} has no reference")
         self.est = est
         self.sizes = sizes
         self.params = params.astype(np.float64).copy()
@@ -147,7 +232,7 @@ class ReferenceLearner:
         self.detect = direct and est.drift_threshold is not None
         self.ph = dict(n=0, mean=0.0, sum=0.0, min=0.0)
         self.detected = []
-        if est.rule not in ("sgd", "momentum", "nesterov", "adam"):
+        if est.rule in GAIN_RULES:
             self.cfg = gain_rule_settings(est)
             self.group, n_groups, self.virtual = group_index(sizes, self.cfg["scope"],
                                                              est.n_dendrites, direct)
@@ -161,12 +246,8 @@ class ReferenceLearner:
         base step for the other baselines."""
         e = self.est
         eta = base_step(e)
-        if e.rule in ("sgd", "momentum", "nesterov", "adam"):
-            if e.rule != "adam" or self.n_updates == 0:
-                return np.full(self.params.size, eta)
-            s = self.n_updates
-            lr = eta * np.sqrt(1 - e.beta_2**s) / (1 - e.beta_1**s)
-            return lr / (np.sqrt(self.v) + e.epsilon)
+        if e.rule in BASELINES:
+            return BASELINES[e.rule][1](self)
         gain = self.gain
         if self.cfg["tau"] is not None:
             gain = 1 + (gain - 1) * np.exp(-(self.t - self.last) / self.cfg["tau"])
@@ -226,18 +307,8 @@ class ReferenceLearner:
         eta = base_step(e)
         gd = G * scale
         g = gd + e.alpha * scale * w * self.is_weight
-        if e.rule in ("sgd", "momentum", "nesterov", "adam"):
-            if e.rule == "sgd":
-                w -= eta * g
-            elif e.rule in ("momentum", "nesterov"):
-                self.m = e.momentum * self.m - eta * g
-                w += self.m if e.rule == "momentum" else e.momentum * self.m - eta * g
-            else:
-                self.m = e.beta_1 * self.m + (1 - e.beta_1) * g
-                self.v = e.beta_2 * self.v + (1 - e.beta_2) * g**2
-                s = self.n_updates
-                lr = eta * np.sqrt(1 - e.beta_2**s) / (1 - e.beta_1**s)
-                w -= lr * self.m / (np.sqrt(self.v) + e.epsilon)
+        if e.rule in BASELINES:
+            BASELINES[e.rule][0](self, g)
             return
         c = self.cfg
         # the signal of every group

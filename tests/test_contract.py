@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skadapt import DendriticClassifier, DivergenceError
+from skadapt._config import RULES
 from skadapt._network import init_params
 
 
@@ -32,7 +33,6 @@ def _params_equal(a, b):
         np.testing.assert_array_equal(a._state[k], b._state[k])
 
 
-RULES = ["dendritic", "sgd", "momentum", "nesterov", "adam", "delta_bar_delta", "rprop"]
 
 
 @pytest.mark.parametrize("rule", RULES)

@@ -15,6 +15,7 @@ CONFIGS = [
     DendriticClassifier(rule="nesterov", learning_rate_init=0.01, hidden_layer_sizes=(20, 10)),
     DendriticClassifier(rule="adam"),
     DendriticClassifier(rule="delta_bar_delta", learning_rate_init=0.02),
+    DendriticClassifier(rule="adagrad", learning_rate_init=0.05),
     # rprop in its own regime (batch_size=None: full batch), with the default network and
     # with a deep relu one (online, it failed check_classifiers_train: issue #17)
     DendriticClassifier(rule="rprop"),

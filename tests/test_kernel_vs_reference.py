@@ -7,9 +7,11 @@ from sklearn.utils import check_random_state
 
 from skadapt import DendriticClassifier, _config
 from skadapt._classifier import _input_weights_to_network
+from skadapt._config import RULE_TABLE, RULES, state_written
+from skadapt._learner import views
 from skadapt._network import direct_block, forward, init_params, unpack
 
-from ._reference import ReferenceLearner, loss_and_grad
+from ._reference import REFERENCE_RULES, ReferenceLearner, loss_and_grad
 
 # random labels and a few epochs: the fits learn little, and may say so
 pytestmark = pytest.mark.filterwarnings(
@@ -35,7 +37,18 @@ RULE_CONFIGS = [
     dict(rule="dendritic", base="adagrad", alpha=0.01),
     dict(rule="dendritic", base="adagrad", scope="dendrite", n_dendrites=2, relax_time=3.0),
 ]
+# every rule of the table, at its defaults at least (a rule without a reference fails)
+RULE_CONFIGS += [dict(rule=rule) for rule in RULES
+                 if rule not in {cfg["rule"] for cfg in RULE_CONFIGS}]
 ARCHS = [(), (5,), (4, 3)]
+
+
+def test_every_rule_of_the_table_has_a_reference_and_a_test():
+    """A rule added to the table without a NumPy reference in tests/_reference.py fails
+    here (and in every test below that runs it)."""
+    missing = sorted(set(RULE_TABLE) - REFERENCE_RULES)
+    assert not missing, f"rules without a reference in tests/_reference.py: {missing}"
+    assert {cfg["rule"] for cfg in RULE_CONFIGS} == set(RULES)
 
 
 def _data(seed, n=10, d=6, k=3):
@@ -111,15 +124,16 @@ def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False,
     rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (2e-4, 1e-5)
     close = dict(rtol=rtol, atol=atol)
     np.testing.assert_allclose(params, ref.params, **close)
-    if cfg["rule"] in ("sgd", "momentum", "nesterov", "adam"):
-        np.testing.assert_allclose(est._state["pstate"][0], ref.m, **close)
-        if cfg["rule"] == "adam":
-            np.testing.assert_allclose(est._state["pstate"][1], ref.v, rtol=rtol, atol=atol / 100)
-    else:
-        np.testing.assert_allclose(est._state["gstate"][0], ref.gain, rtol=rtol)
-        np.testing.assert_allclose(est._state["gstate"][1], ref.prev, rtol=rtol, atol=atol / 100)
-        np.testing.assert_array_equal(est._state["glast"], ref.last)
-        np.testing.assert_allclose(est._state["pstate"][1], ref.v, rtol=rtol, atol=atol / 100)
+    # every row of the optimiser state the rule writes (the rule table's), by name
+    state = views(est._state)
+    for name in state_written(est):
+        if name == "last":
+            np.testing.assert_array_equal(state[name], ref.last)
+        elif name in ("m", "gain"):
+            np.testing.assert_allclose(state[name], getattr(ref, name), **close)
+        else:
+            np.testing.assert_allclose(state[name], getattr(ref, name), rtol=rtol,
+                                       atol=atol / 100)
     if cfg.get("alpha", 0) == 0:
         np.testing.assert_allclose(est.loss_curve_, curve, rtol=rtol)
     assert est.t_ == ref.t
@@ -146,6 +160,23 @@ def _learning_rate(cfg):
     return 0.01 if adagrad else 0.1
 
 
+def _matches_reference_through_changes(cfg, batch_size, data, at_least):
+    """The fit of :func:`_assert_matches_reference` with the change detector on, at the
+    first rate (the rule's :func:`_learning_rate`, then larger ones) at which the
+    detector fires at least ``at_least`` times: a rule whose steps shrink learns each
+    half of the data only with a larger one. Every fit tried matches the reference."""
+    first = _learning_rate(cfg)
+    for rate in (first, *(r for r in (0.3, 1.0) if r > first)):
+        est = _assert_matches_reference(dict(cfg, drift_threshold=0.2,
+                                             learning_rate_init=rate),
+                                        (5,), "sigmoid", batch_size, data=data)
+        if len(est.drift_detected_) >= at_least:
+            break
+    assert len(est.drift_detected_) >= at_least
+    assert np.all(np.diff(est.drift_detected_) > 0)
+    return est
+
+
 @pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
 @pytest.mark.parametrize("batch_size", [1, 4])
 def test_every_rule_matches_reference_through_detected_changes(cfg, batch_size):
@@ -156,11 +187,7 @@ def test_every_rule_matches_reference_through_detected_changes(cfg, batch_size):
     X, y, sw = _data(1, n=60)
     y = X[:, :3].argmax(axis=1)
     y[30:] = (y[30:] + 1) % 3
-    est = _assert_matches_reference(dict(cfg, drift_threshold=0.2,
-                                         learning_rate_init=_learning_rate(cfg)),
-                                    (5,), "sigmoid", batch_size, data=(X, y, sw))
-    assert len(est.drift_detected_) >= 3
-    assert np.all(np.diff(est.drift_detected_) > 0)
+    _matches_reference_through_changes(cfg, batch_size, (X, y, sw), at_least=3)
 
 
 MULTILABEL_CASES = [  # (hidden, activation, batch_size, sparse, dtype), as the multiclass
@@ -204,11 +231,7 @@ def test_every_rule_matches_reference_multilabel_through_detected_changes(cfg, b
     X, _, sw = _data(1, n=60)
     Y = (X[:, :3] > 0.5).astype(int)
     Y[30:] = 1 - Y[30:]
-    est = _assert_matches_reference(dict(cfg, drift_threshold=0.2,
-                                         learning_rate_init=_learning_rate(cfg)),
-                                    (5,), "sigmoid", batch_size, data=(X, Y, sw))
-    assert len(est.drift_detected_) >= 1
-    assert np.all(np.diff(est.drift_detected_) > 0)
+    _matches_reference_through_changes(cfg, batch_size, (X, Y, sw), at_least=1)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
