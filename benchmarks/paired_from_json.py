@@ -2,7 +2,9 @@
 
 The comparisons are declared in advance (not chosen by looking at the test accuracies):
 ``python benchmarks/paired_from_json.py doc/benchmarks/few_shot_mnist_hidden.json
-dendritic:adam dendritic:"rms-events (no gain)"``.
+dendritic:adam dendritic:"rms-events (no gain)"``. Several runs on disjoint fresh seeds
+pool their seeds: ``python benchmarks/paired_from_json.py run1.json,run2.json a:b`` (the
+rules of a pair must be in every run; a tuned rule keeps each run's own choice).
 """
 
 import json
@@ -13,8 +15,12 @@ from scipy import stats
 
 
 def paired_table(path, pairs):
-    data = json.load(open(path))
-    acc, sizes = data["accuracy"], data["sizes"]
+    """The table of ``pairs`` (``(a, b)`` rule names) in the run(s) at ``path`` (one JSON
+    file, or several separated by commas, whose seeds are pooled)."""
+    runs = [json.load(open(p)) for p in path.split(",")]
+    sizes = runs[0]["sizes"]
+    acc = {rule: {str(n): sum((list(r["accuracy"][rule][str(n)]) for r in runs), [])
+                  for n in sizes} for pair in pairs for rule in pair}
     lines = ["| comparison | N | mean difference ± s.e. | wins | paired t-test p |",
              "|---|---|---|---|---|"]
     for a, b in pairs:

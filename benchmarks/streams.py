@@ -201,8 +201,8 @@ def load_stream(name, seed, cfg):
 # The tuning grid of ``dendritic-tuned``: the base step, the activation and the depth (16
 # points; the default is the first).
 TUNE_GRID = [dict(learning_rate_init=lr, activation=act, hidden_layer_sizes=hidden)
-             for act in ("sigmoid", "relu") for hidden in ((100,), (100, 100))
-             for lr in (0.001, 0.003, 0.01, 0.03)]
+             for act in ("relu", "sigmoid") for hidden in ((100,), (100, 100))
+             for lr in (0.001, 0.0003, 0.003, 0.01)]
 RIVER = ("river-logreg", "river-HAT", "river-ARF", "river-KNN", "river-GaussianNB")
 SKLEARN = ("sklearn-SGD", "sklearn-MLP")
 LEARNERS = ("dendritic", "dendritic-tuned", *RIVER, *SKLEARN)

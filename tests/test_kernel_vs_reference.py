@@ -534,3 +534,31 @@ def test_all_finite_check_matches_numpy(dtype):
                 y[pos] = bad
                 assert not _all_finite(y), (n, bad, pos)
     assert _all_finite(np.zeros(0, dtype))
+
+
+@pytest.mark.parametrize("beta_2", [0.999, 0.99])
+def test_leaky_adagrad_step_starts_as_adagrad_and_settles_at_the_rms_step(beta_2):
+    """``base="adagrad"`` as documented: with a constant gradient, the step (base step
+    ``learning_rate_init / sqrt(1 - beta_2)`` times the direction) is that base step on
+    the first event, AdaGrad's ``1 / sqrt(t)`` of it while ``t << 1 / (1 - beta_2)``, and
+    ``learning_rate_init`` (the RMS base's step) once the leaky sum has settled."""
+    from skadapt import _rules as R
+
+    est = DendriticClassifier(base="adagrad", beta_2=beta_2, learning_rate_init=1e-3)
+    icfg, fcfg = _config.make_config(est)
+    eta0, g = fcfg[R.F_ETA0], -0.37
+    assert eta0 == pytest.approx(1e-3 / np.sqrt(1 - beta_2), rel=1e-15)
+    v, steps = 0.0, []
+    for _ in range(int(20 / (1 - beta_2))):
+        d, v = R.base_direction(g, v, icfg[R.I_BASE], fcfg[R.F_BETA2], fcfg[R.F_V_REST],
+                                fcfg[R.F_EPS], 1.0)
+        steps.append(-eta0 * d)
+    assert steps[0] == pytest.approx(eta0, rel=1e-6)  # a sign step of the base step
+    for t in (2, 10, 100, 1000):  # the leaky sum of t equal squares, (1 - b**t) / (1 - b)
+        expected = eta0 / np.sqrt((1 - beta_2**t) / (1 - beta_2))
+        assert steps[t - 1] == pytest.approx(expected, rel=1e-6)
+    # early, about AdaGrad's eta0 / sqrt(t); settled, the RMS base's step
+    assert steps[9] == pytest.approx(eta0 / np.sqrt(10), rel=0.03)
+    assert steps[-1] == pytest.approx(1e-3, rel=1e-6)
+    rms = DendriticClassifier(base="rms", beta_2=beta_2, learning_rate_init=1e-3)
+    assert _config.make_config(rms)[1][R.F_ETA0] == 1e-3
