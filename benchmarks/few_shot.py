@@ -339,7 +339,8 @@ def main(argv=None):
                     choices=[d + f for d in ("mnist", "digits", "mnist1d") for f in ("", "-std")],
                     help="'-std': every feature standardised (StandardScaler fit on the pool)")
     ap.add_argument("--arch", choices=["hidden", "linear"], default="hidden",
-                    help="784-100-10, the default activation ('hidden') or linear softmax ('linear')")
+                    help="784-100-10 with the default activation ('hidden') or linear "
+                         "softmax ('linear')")
     ap.add_argument("--sizes", default="1,3,5,10,20,30,50,100")
     ap.add_argument("--seeds", type=int, default=10, help="fresh reporting seeds")
     ap.add_argument("--tune-seeds", type=int, default=3)

@@ -131,11 +131,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         2011): each weight steps by ``learning_rate_init * g / (sqrt(v) +
         epsilon)``, ``v`` the sum of its squared gradients over every update
         since the model was started (``base="adagrad"`` is the dendritic gain
-        on a leaky version of this step, see ``base``). The parameters after ``verbose`` belong to one rule or
-        a few, and each says which rules read it; a parameter the chosen rule
-        does not read is accepted and ignored (it must still be a valid value
-        of its own, but is never checked against another parameter, and
-        changing it changes nothing).
+        on a leaky version of this step, see ``base``). The parameters after
+        ``verbose`` belong to one rule or a few, and each says which rules
+        read it; a parameter the chosen rule does not read is accepted and
+        ignored (it must still be a valid value of its own, but is never
+        checked against another parameter, and changing it changes nothing).
     learning_rate_init : float, default=0.001
         Base step ``eta0`` of every rule (for ``"rprop"``: the initial step;
         for the default ``base="adagrad"``: the rate its step settles at, after
@@ -233,7 +233,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         with the RMS base in multi-epoch fits (doc/few_shot.md,
         doc/breadth.md). Read by ``rule="dendritic"``.
     min_gain, max_gain : float, default=0.01, 10.0
-        Bounds of the gain (the step size in units of ``learning_rate_init``) of
+        Bounds of the gain (the step size in units of the base step) of
         the adaptive-gain rules; ``min_gain <= 1 <= max_gain``. Read by
         ``rule="dendritic"``, ``"delta_bar_delta"`` and ``"rprop"``.
     momentum : float, default=0.9

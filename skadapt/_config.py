@@ -256,8 +256,8 @@ _GAIN_BOUNDS = frozenset({"min_gain", "max_gain"})
 # ``rule="dendritic"`` some are read only in some configurations (``n_dendrites`` with
 # ``scope="dendrite"``, ``gain_down`` with ``fallback="shrink"``, ``trace_decay`` with
 # ``coherence="trace"``, ``beta_2`` and ``epsilon`` with ``base="rms"`` or ``"adagrad"``),
-# as each one's docstring says. Every rule needs a NumPy reference in tests/_reference.py (the tests
-# loop over this table and fail for a rule without one).
+# as each one's docstring says. Every rule needs a NumPy reference in tests/_reference.py
+# (the tests loop over this table and fail for a rule without one).
 RULE_TABLE = {rule.name: rule for rule in (
     Rule("dendritic", R.RULE_GAIN, frozenset({
         "scope", "n_dendrites", "growth", "gain_up", "fallback", "gain_down", "coherence",

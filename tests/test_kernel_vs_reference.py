@@ -156,7 +156,8 @@ def _learning_rate(cfg):
     if cfg["rule"] in ("sgd", "momentum", "nesterov", "delta_bar_delta") or (
             cfg.get("base") == "gradient"):
         return 1.0
-    adagrad = cfg["rule"] == "dendritic" and cfg.get("base", DendriticClassifier().base) == "adagrad"
+    base = cfg.get("base", DendriticClassifier().base)
+    adagrad = cfg["rule"] == "dendritic" and base == "adagrad"
     return 0.01 if adagrad else 0.1
 
 
