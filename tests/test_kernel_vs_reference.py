@@ -188,7 +188,8 @@ def test_every_rule_matches_reference_through_detected_changes(cfg, batch_size):
     X, y, sw = _data(1, n=60)
     y = X[:, :3].argmax(axis=1)
     y[30:] = (y[30:] + 1) % 3
-    _matches_reference_through_changes(cfg, batch_size, (X, y, sw), at_least=3)
+    est = _matches_reference_through_changes(cfg, batch_size, (X, y, sw), at_least=3)
+    assert est.drift_detected_[0] > 0 and est.t_ == 3 * len(y)  # detections within the fit
 
 
 MULTILABEL_CASES = [  # (hidden, activation, batch_size, sparse, dtype), as the multiclass
@@ -232,7 +233,8 @@ def test_every_rule_matches_reference_multilabel_through_detected_changes(cfg, b
     X, _, sw = _data(1, n=60)
     Y = (X[:, :3] > 0.5).astype(int)
     Y[30:] = 1 - Y[30:]
-    _matches_reference_through_changes(cfg, batch_size, (X, Y, sw), at_least=1)
+    est = _matches_reference_through_changes(cfg, batch_size, (X, Y, sw), at_least=1)
+    assert est.drift_detected_[0] > 0 and est.t_ == 3 * len(Y)  # detections within the fit
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
