@@ -46,18 +46,15 @@ times on a fixed number of threads (HistGradientBoosting and the BLAS use them).
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 import warnings
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from _versions import versions  # benchmarks/_versions.py: this folder is on sys.path
 from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -422,36 +419,6 @@ def warnings_report(records, learners):
     return "\n".join(lines)
 
 
-def versions():
-    """``package -> version`` of the installed :data:`PACKAGES`, plus Python and the source.
-
-    ``skadapt-source``: the git commit of the checkout and whether ``skadapt/`` differs from
-    it, with a short hash of its ``*.py`` files (the code that ran).
-    """
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            pass
-    import skadapt
-
-    src = Path(skadapt.__file__).parent
-    digest = hashlib.sha256()
-    for f in sorted(src.glob("*.py")):
-        digest.update(f.read_bytes())
-    try:
-        commit = subprocess.run(["git", "-C", str(src.parent), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(src.parent), "status", "--porcelain", "--",
-                                "skadapt"], capture_output=True, text=True).stdout.strip()
-        commit += " (skadapt/ modified)" if dirty else ""
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    out["skadapt-source"] = f"commit {commit}, skadapt/*.py sha256 {digest.hexdigest()[:12]}"
-    return out
-
-
 def report(args, cmd, summary, records, skipped, shapes, learners, dendritic_params, meta,
            seconds, warm):
     """The markdown page; ``meta``: ``started``, ``versions`` and ``dendritic`` (the
@@ -551,7 +518,7 @@ def main(argv=None):
         ap.error(f"--dendritic: {exc}")
     learners = make_learners(learner_names, dendritic_params)
     meta = dict(started=datetime.datetime.now().isoformat(timespec="minutes"),
-                versions=versions(),
+                versions=versions(PACKAGES),
                 dendritic=learners["Dendritic"].get_params() if "Dendritic" in learners
                 else None)
 

@@ -72,15 +72,14 @@ import argparse
 import datetime
 import itertools
 import json
-import platform
 import shlex
 import sys
 import time
 import warnings
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from _versions import versions  # benchmarks/_versions.py: this folder is on sys.path
 from scipy.stats import rankdata
 from sklearn.linear_model import SGDClassifier
 from sklearn.neural_network import MLPClassifier
@@ -543,16 +542,6 @@ def report(units, learners, cfg, title, cmd, elapsed, tuned, tune_scores):
                                   mean_rank={n: float(np.mean(r)) for n, r in ranks.items()})
 
 
-def versions():
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--streams", default=",".join(STREAMS))
@@ -621,7 +610,7 @@ def main(argv=None):
     text, summary = report(units, learners, cfg, title, cmd.strip(), elapsed, tuned,
                            tune_scores)
     text += (f"\nTuning {t_tune:.0f} s. Versions: "
-             + ", ".join(f"{k} {v}" for k, v in versions().items()) + ".\n")
+             + ", ".join(f"{k} {v}" for k, v in versions(PACKAGES).items()) + ".\n")
     print(text)
     if args.out:
         out = Path(args.out)
@@ -629,7 +618,7 @@ def main(argv=None):
         out.with_suffix(".md").write_text(text)
         out.with_suffix(".json").write_text(json.dumps(dict(
             command=cmd.strip(), seconds=elapsed, tune_seconds=t_tune,
-            date=datetime.date.today().isoformat(), versions=versions(),
+            date=datetime.date.today().isoformat(), versions=versions(PACKAGES),
             config={k: v for k, v in cfg.items()}, tuned=tuned, tune_scores=tune_scores,
             summary=summary, units=units), indent=1, default=float))
     return 0
