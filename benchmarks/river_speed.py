@@ -34,8 +34,7 @@ def main(argv=None):
 
     from skadapt import DendriticClassifier as SklearnClassifier
     from skadapt import _online
-    from skadapt._kernel import train_epoch
-    from skadapt.river import _A_X, _ENTRY, DendriticClassifier
+    from skadapt.river import _A_X, _ENTRY, _KERNELS, DendriticClassifier
 
     data = list(datasets.Phishing())
     models = {
@@ -94,8 +93,10 @@ def main(argv=None):
          lambda: row.__setitem__(slice(None), model._getter(x))),
         ("  input statistics and transform (_online.observe)",
          lambda: _online.observe(row, model._stats, *model._forward_args()[:2], True)),
-        ("  train_epoch on the example, compiled entry point", lambda: _ENTRY[0](*a)),
-        ("  train_epoch on the example, through the dispatcher", lambda: train_epoch(*a)),
+        ("  the training kernel on the example, compiled entry point",
+         lambda: _ENTRY[model._kernel](*a)),
+        ("  the training kernel on the example, through the dispatcher",
+         lambda: _KERNELS[model._kernel](*a)),
         ("  forward pass (_online.predict_proba_row)",
          lambda: _online.predict_proba_row(row, *model._forward_args(), 0, model._pbuf)),
         ("  the probabilities as a dict", lambda: dict(zip(model.classes_,

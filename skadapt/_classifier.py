@@ -29,7 +29,9 @@ from ._kernel import (
     D_THRESHOLD,
     D_TOLERANCE,
     STATUS_NONFINITE_LOSS,
+    online_epoch,
     train_epoch,
+    train_epoch_online,
 )
 from ._network import (
     ACTIVATION_ALIASES,
@@ -892,8 +894,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         drift[D_THRESHOLD] = self.drift_threshold or 0.0
         drift[D_TOLERANCE] = _DRIFT_TOLERANCE
         drift_log = np.zeros(_DRIFT_LOG, np.int64)
+        kernel = train_epoch_online if online_epoch(batch_size, net[4]) else train_epoch
         loss_sum, status = _numba_cache.call(
-            train_epoch, *X_args, y_idx, Y, sw, order, batch_size, model.params, *net,
+            kernel, *X_args, y_idx, Y, sw, order, batch_size, model.params, *net,
             *model.kernel_state(), drift, drift_log,
         )
         if drift_log[0]:

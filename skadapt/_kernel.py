@@ -1,9 +1,12 @@
 """The compiled training loop: one epoch of online or mini-batch learning.
 
-:func:`train_epoch` is the only entry point. It runs forward pass, backward pass,
+:func:`train_epoch` is the entry point. It runs forward pass, backward pass,
 gradient accumulation and the update of every rule of :mod:`skadapt._rules` on
-plain arrays, one batch after the other, in the order given. Everything else
-(validation, shuffling, epochs, early stopping, warnings) is the Python side's.
+plain arrays, one batch after the other, in the order given.
+:func:`train_epoch_online` is the same epoch compiled for online learning only
+(:func:`online_epoch` says when it applies), so that a first online fit does not compile
+the mini-batch update. Everything else (validation, shuffling, epochs, early stopping,
+warnings) is the Python side's.
 
 Layout of the network (all in one flat ``params`` vector, see
 :mod:`skadapt._network`): layer ``l`` has a weight matrix of shape
@@ -412,7 +415,7 @@ def apply_update(params, G, scale, weight, t, scalar, sizes, w_off, b_off, g_off
             end = row + k * n_out
             if scope == SCOPE_SYNAPSE:  # per-parameter state (gains: group p is p)
                 update_row(params[row:end], G[row:end], pstate, gstate, glast, row, end, scale,
-                           decay, t, weight, scalar, icfg, fcfg, False)
+                           decay, t, weight, scalar, icfg, fcfg, False, True)
             else:  # phase C: each parameter steps with its group's gain
                 base = icfg[I_BASE]
                 decay_g = like(decay, params) * scale_g
@@ -443,7 +446,7 @@ BLOCK_ELEMENTS = 2048
 
 @njit(cache=True, error_model="numpy")
 def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r_off, deltas,
-                  gbuf, t, weight, scalar, icfg, fcfg, pstate, gstate, glast):
+                  gbuf, work, t, weight, scalar, icfg, fcfg, pstate, gstate, glast):
     """The update of one example, straight from its activations and deltas.
 
     For online learning (batch size 1) when zero gradients are no events and each
@@ -461,10 +464,25 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
     gradient of a layer is non-zero (checked once per layer from the smallest input
     and delta), the gain rules' loop steps it without selecting events. Each block goes
     to :func:`update_row` with the update's ``scalar`` (:func:`step_scalar`).
+
+    Units with a zero delta (ReLU units that are off for this example, most of a
+    one-pass ReLU layer) are no events either: a layer with no non-zero delta is
+    skipped, and one where at most a quarter of the deltas are non-zero has the weights
+    of its active units gathered into ``work`` (:func:`_gather_active`), stepped there
+    as one block of events and written back, so the rule runs on the events only. The
+    numbers are the same.
     """
     n_layers = sizes.shape[0] - 1
     rule = icfg[I_RULE]
     alpha = fcfg[F_ALPHA]
+    wbuf, pbuf, gsbuf, lbuf, active = work
+    n_params = params.shape[0]
+    per_param = (pstate.shape[1] == n_params and gstate.shape[1] == n_params
+                 and glast.shape[0] == n_params)
+    # the state the rule reads and writes (the event clocks only while they are kept)
+    writes = icfg[I_WRITES]
+    state = (writes & WRITES_PSTATE != 0, writes & WRITES_GSTATE != 0,
+             rule == RULE_GAIN and fcfg[F_RELAX_TIME] > 0.0)
     for b in range(w_off.shape[0]):
         src, dst = block_ends(b, n_layers)
         n_out = sizes[dst + 1]
@@ -473,16 +491,28 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
         r0 = r_off[src]
         d = deltas[a_off[dst] : a_off[dst] + n_out]
         n_rows = n_in_nz[src]
-        max_run = max(1, BLOCK_ELEMENTS // n_out)
+        # the units with a non-zero delta (their values land in wbuf, free until the
+        # first gather)
+        n_act = _nonzeros(d, wbuf[:n_out], active[:n_out])
+        if n_act == 0:
+            continue  # no gradient of this block is non-zero: no events
+        compact = 4 * n_act <= n_out and per_param
+        width = n_act if compact else n_out
+        max_run = max(1, BLOCK_ELEMENTS // width)
         # Is every gradient a_j * d_u of the layer non-zero (all events: the gain loop
         # needs no selects)? The inputs are non-zero; a product of non-zeros is zero only
         # by underflow, and |a_j * d_u| >= fl(min|a| * min|d|) (rounding is monotone).
         d_min = like(0.0, d)
         a_min = like(1.0, d)  # (a bound of 1 only makes the test stricter)
         if rule == RULE_GAIN:
-            d_min = abs(d[0])
-            for u in range(1, n_out):
-                d_min = min(d_min, abs(d[u]))
+            if compact:
+                d_min = abs(d[active[0]])
+                for s in range(1, n_act):
+                    d_min = min(d_min, abs(d[active[s]]))
+            else:
+                d_min = abs(d[0])
+                for u in range(1, n_out):
+                    d_min = min(d_min, abs(d[u]))
             for c in range(r0, r0 + n_rows):
                 a_min = min(a_min, abs(in_val[c]))
         rows_all_events = d_min * a_min != 0.0
@@ -494,24 +524,91 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
                 k = 1
                 while q + k < n_rows and k < max_run and in_idx[r0 + q + k] == j0 + k:
                     k += 1
-                for b in range(k):
-                    a = in_val[r0 + q + b]
-                    for u in range(n_out):
-                        gbuf[b * n_out + u] = a * d[u]
                 row = wo + j0 * n_out
+                if compact:
+                    for b in range(k):
+                        a = in_val[r0 + q + b]
+                        for s in range(n_act):
+                            gbuf[b * n_act + s] = a * d[active[s]]
+                else:
+                    for b in range(k):
+                        a = in_val[r0 + q + b]
+                        for u in range(n_out):
+                            gbuf[b * n_out + u] = a * d[u]
                 decay = alpha
                 all_events = rows_all_events
             else:  # the biases, without L2
                 k = 1
-                _copy(d, gbuf[:n_out])
+                if compact:
+                    for s in range(n_act):
+                        gbuf[s] = d[active[s]]
+                else:
+                    _copy(d, gbuf[:n_out])
                 row = bo
                 decay = 0.0
-                all_events = d_min != 0.0
+                all_events = rows_all_events if compact else d_min != 0.0
             q += k
-            end = row + k * n_out
-            g = gbuf[: k * n_out]
-            update_row(params[row:end], g, pstate, gstate, glast, row, end, 1.0, decay, t,
-                       weight, scalar, icfg, fcfg, all_events)
+            n_el = k * width
+            g = gbuf[:n_el]
+            # one call site of the (inlined) rule dispatch, on the buffers or in place
+            if compact:
+                _gather_active(params, pstate, gstate, glast, row, n_out, k, active[:n_act],
+                               wbuf, pbuf, gsbuf, lbuf, state)
+                w, ps, gs, gl, lo = wbuf[:n_el], pbuf, gsbuf, lbuf, 0
+            else:
+                w, ps, gs, gl, lo = params[row : row + n_el], pstate, gstate, glast, row
+            update_row(w, g, ps, gs, gl, lo, lo + n_el, 1.0, decay, t, weight, scalar, icfg,
+                       fcfg, all_events, False)
+            if compact:
+                _scatter_active(params, pstate, gstate, glast, row, n_out, k,
+                                active[:n_act], wbuf, pbuf, gsbuf, lbuf, state)
+
+
+@njit(cache=True, error_model="numpy")
+def _gather_active(params, pstate, gstate, glast, row, n_out, k, active, wbuf, pbuf,
+                   gsbuf, lbuf, state):
+    """Copy the parameters of the active units (positions ``active``) of ``k``
+    consecutive rows of ``n_out`` weights from ``row`` into the buffers (in that order),
+    with the state the rule reads: ``state`` is ``(pstate, gstate, glast)`` as flags;
+    :func:`_scatter_active` writes them back."""
+    with_p, with_g, with_l = state
+    m = 0
+    for b in range(k):
+        base = row + b * n_out
+        for s in range(active.shape[0]):
+            e = base + active[s]
+            wbuf[m] = params[e]
+            if with_p:
+                pbuf[0, m] = pstate[0, e]
+                pbuf[1, m] = pstate[1, e]
+            if with_g:
+                gsbuf[0, m] = gstate[0, e]
+                gsbuf[1, m] = gstate[1, e]
+            if with_l:
+                lbuf[m] = glast[e]
+            m += 1
+
+
+@njit(cache=True, error_model="numpy")
+def _scatter_active(params, pstate, gstate, glast, row, n_out, k, active, wbuf, pbuf,
+                    gsbuf, lbuf, state):
+    """The inverse of :func:`_gather_active`: the buffers back into their places."""
+    with_p, with_g, with_l = state
+    m = 0
+    for b in range(k):
+        base = row + b * n_out
+        for s in range(active.shape[0]):
+            e = base + active[s]
+            params[e] = wbuf[m]
+            if with_p:
+                pstate[0, e] = pbuf[0, m]
+                pstate[1, e] = pbuf[1, m]
+            if with_g:
+                gstate[0, e] = gsbuf[0, m]
+                gstate[1, e] = gsbuf[1, m]
+            if with_l:
+                glast[e] = lbuf[m]
+            m += 1
 
 
 # Slots of the change detector's state (``drift``, float64): its two settings, then the
@@ -571,6 +668,15 @@ def clear_direct_path(params, w_off, g_off, n_layers, t, icfg, fcfg, pstate, gst
                 glast[k] = t
 
 
+def online_epoch(batch_size, icfg):
+    """Whether :func:`train_epoch_online` is the kernel for ``batch_size`` and the
+    configuration ``icfg``: online learning (batch size 1) when zero gradients are no
+    events and each parameter has its own state (the update of :func:`online_update`).
+    """
+    return (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
+            and icfg[I_SCOPE] == SCOPE_SYNAPSE)
+
+
 @njit(cache=True, error_model="numpy", nogil=True)
 def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, order,
                 batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate,
@@ -602,7 +708,34 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
 
     Runs without the GIL (``nogil``): independent estimators train in parallel
     threads (:func:`skadapt.fit_parallel`).
+
+    This kernel runs every configuration; for those of :func:`online_epoch`,
+    :func:`train_epoch_online` runs the same epoch (the same numbers) and compiles only
+    the online update: a first fit of the default configuration compiles about a third
+    less.
     """
+    return _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, order,
+                  batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate,
+                  glast, counters, drift, drift_log, False)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def train_epoch_online(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw,
+                       order, batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg,
+                       pstate, gstate, glast, counters, drift, drift_log):
+    """:func:`train_epoch` for the configurations of :func:`online_epoch` only (the
+    caller's promise: it is not checked), compiled without the mini-batch update."""
+    return _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, order,
+                  batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate,
+                  glast, counters, drift, drift_log, True)
+
+
+@njit(error_model="numpy", inline="always")
+def _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, order,
+           batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate, glast,
+           counters, drift, drift_log, online_only):
+    """The body of both kernels: with the constant ``online_only``, the branch of the
+    mini-batch update is pruned before it is compiled."""
     n_layers = sizes.shape[0] - 1
     dt = params.dtype
     a_off = np.zeros(n_layers, np.int64)
@@ -624,8 +757,11 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
     act = icfg[I_ACTIVATION]
     multilabel = icfg[I_MULTILABEL] != 0
     # online learning with per-parameter state and sparse events: no gradient array
-    fused = (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
-             and icfg[I_SCOPE] == SCOPE_SYNAPSE)
+    if online_only:
+        fused = True
+    else:
+        fused = (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
+                 and icfg[I_SCOPE] == SCOPE_SYNAPSE)
     # the full-size gradient only where it is accumulated (zeroing it is a pass over every
     # parameter, which a partial_fit of one example would pay for nothing)
     G = np.zeros(0 if fused else params.shape[0], dt)
@@ -633,6 +769,9 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
     for l in range(n_layers + 1):
         widest = max(widest, sizes[l])
     gbuf = np.zeros(widest, dt)
+    # online_update's buffers for the active units' weights and state
+    work = (np.zeros(widest, dt), np.zeros((2, widest), dt), np.zeros((2, widest), gstate.dtype),
+            np.zeros(widest, np.float64), np.zeros(widest, np.int64))
     loss_sum = 0.0
     detect = drift[D_THRESHOLD] > 0.0 and w_off.shape[0] > n_layers
     # the detector's loss: a softmax's, or the binary cross-entropies' mean over the labels
@@ -667,15 +806,19 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
         counters[0] += stop - start
         counters[1] += 1
         scalar = step_scalar(icfg, fcfg, counters[1])
-        if fused:
+        if online_only:
             online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r_off,
-                          deltas, gbuf, counters[0], batch_weight / sw_mean, scalar, icfg,
+                          deltas, gbuf, work, counters[0], batch_weight / sw_mean, scalar, icfg,
                           fcfg, pstate, gstate, glast)
-            continue
-        apply_update(params, G, 1.0 / (stop - start), batch_weight / (stop - start) / sw_mean,
-                     counters[0], scalar, sizes,
-                     w_off, b_off, g_off, r_off, touched, rows, nrows, icfg, fcfg,
-                     pstate, gstate, glast, gcur)
+        elif fused:
+            online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r_off,
+                          deltas, gbuf, work, counters[0], batch_weight / sw_mean, scalar, icfg,
+                          fcfg, pstate, gstate, glast)
+        else:
+            apply_update(params, G, 1.0 / (stop - start),
+                         batch_weight / (stop - start) / sw_mean, counters[0], scalar, sizes,
+                         w_off, b_off, g_off, r_off, touched, rows, nrows, icfg, fcfg, pstate,
+                         gstate, glast, gcur)
     if not _all_finite(params):
         return loss_sum, STATUS_NONFINITE_WEIGHTS
     return loss_sum, STATUS_OK

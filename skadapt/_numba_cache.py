@@ -9,8 +9,8 @@ left truncated by a process killed while writing it, is not: Numba (up to at lea
 cached function of skadapt's compiled modules (or, where that fails too, stops
 caching them in this process), and calls again, which recompiles.
 
-The first compilation of the kernel for an input dtype takes about 20 s (it is then
-cached). :func:`call` says so, once, in an
+The first compilation of a training kernel for an input dtype takes 10-20 s (it is then
+cached). :func:`call` says so, once per kernel, in an
 :class:`~sklearn.exceptions.EfficiencyWarning`, and compiles under a lock file in the
 cache's folder: processes that start cold together (the workers of a parallel search)
 compile once, one after the other loading what the first wrote, instead of each
@@ -115,6 +115,9 @@ def ensure_fresh():
 # Argument kinds (each argument's dtype, or type) that ``call`` has run with in this
 # process: a call of another kind may compile, and takes the lock first.
 _ready = set()
+# the training kernels, each compiled on its first use, and what they train
+_KERNELS = {"train_epoch_online": "online training kernel",
+            "train_epoch": "training kernel (mini-batch and every rule)"}
 _LOCK_NAME = "skadapt-compile.lock"
 
 
@@ -157,7 +160,7 @@ def _compile_lock():
         os.close(fd)  # (releases the lock)
 
 
-def _announce_compilation(args):
+def _announce_compilation(args, what):
     # the weights' dtype: that of the largest float vector (the flat parameters)
     params = max((a for a in args if isinstance(a, np.ndarray) and a.ndim == 1
                   and a.dtype.kind == "f"), key=lambda a: a.size, default=None)
@@ -165,8 +168,8 @@ def _announce_compilation(args):
     stamp = _stamp_path()
     where = f" in {os.path.dirname(stamp)}" if stamp else ""
     warnings.warn(
-        f"skadapt is compiling its training kernel for {dtype} weights, once: "
-        f"this first fit takes 15-30 s; later fits and processes load it from Numba's "
+        f"skadapt is compiling its {what} for {dtype} weights, once: "
+        f"this first fit takes 10-30 s; later fits and processes load it from Numba's "
         f"cache{where}. To compile ahead, e.g. before a parallel search, run "
         "skadapt.warm_cache() or `python -m skadapt warm-cache`.",
         EfficiencyWarning,
@@ -189,16 +192,18 @@ def _outside_skadapt():
 
 
 def warm_cache(dtypes=("float64", "float32"), verbose=False):
-    """Compile (or load from Numba's on-disk cache) the training kernel ahead of time.
+    """Compile (or load from Numba's on-disk cache) the training kernels ahead of time.
 
-    The kernel is compiled once per weight dtype (float64 for float64 input, float32
-    for float32 input; dense and sparse input, online and mini-batch training and every
-    rule share that compilation) and cached on disk, next to skadapt's sources or under
-    ``NUMBA_CACHE_DIR``. The first compilation takes 15-30 s; loading it from the cache
-    about a second per process. Calling this once before a search with process workers
-    (``GridSearchCV(n_jobs=...)``) lets each worker load the kernel instead of
-    compiling it; concurrent cold compilations are serialised by a lock file anyway,
-    so that they cost no more than one.
+    The kernels are compiled once per weight dtype (float64 for float64 input, float32
+    for float32 input; dense and sparse input share that compilation): the online kernel
+    (``batch_size=1`` with a rule whose zero gradients change nothing: the default,
+    ``"sgd"``, ``"adagrad"``, the gain rules at synapse scope) and the general one
+    (mini-batches and every other rule). They are cached on disk, next to skadapt's
+    sources or under ``NUMBA_CACHE_DIR``. The first compilation of both takes 25-40 s;
+    loading them from the cache about a second per process. Calling this once before a
+    search with process workers (``GridSearchCV(n_jobs=...)``) lets each worker load the
+    kernels instead of compiling them; concurrent cold compilations are serialised by a
+    lock file anyway, so that they cost no more than one.
 
     Parameters
     ----------
@@ -231,7 +236,10 @@ def warm_cache(dtypes=("float64", "float32"), verbose=False):
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", EfficiencyWarning)
-            DendriticClassifier((2,), max_iter=1, tol=None, random_state=0).fit(X, y)
+            # the online kernel (the default's), then the general one (mini-batches)
+            for batch_size in (1, 2):
+                DendriticClassifier((2,), max_iter=1, tol=None, random_state=0,
+                                    batch_size=batch_size).fit(X, y)
         out[dtype.name] = time.perf_counter() - t0
         if verbose:
             print(f"skadapt kernel for {dtype.name}: ready in {out[dtype.name]:.1f} s")
@@ -256,8 +264,9 @@ def call(func, *args):
         return _call(func, args)
     with _compile_lock():
         # (the training kernel takes the time; the small helpers compile in a second)
-        if getattr(func, "__name__", "") == "train_epoch" and _will_compile(func, args):
-            _announce_compilation(args)
+        name = getattr(func, "__name__", "")
+        if name in _KERNELS and _will_compile(func, args):
+            _announce_compilation(args, _KERNELS[name])
         out = _call(func, args)
     _ready.add(kind)
     return out

@@ -411,7 +411,7 @@ def step_scalar(icfg, fcfg, n_updates):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def update_row(w, g, pstate, gstate, glast, row, end, scale, decay, t, weight, scalar, icfg,
-               fcfg, all_events):
+               fcfg, all_events, every_rule):
     """The configured rule on one row of parameters, ``row:end`` of the flat vector: the
     one place that dispatches on the rule.
 
@@ -422,7 +422,9 @@ def update_row(w, g, pstate, gstate, glast, row, end, scale, decay, t, weight, s
     scale`` (``decay`` the row's L2 coefficient, 0 for biases); ``t`` is the example count,
     ``weight`` the batch's relative sample weight (:func:`base_direction`), ``scalar`` the
     update's :func:`step_scalar`, and ``all_events`` says that every gradient of the row is
-    non-zero (a hint for :func:`gain_row`).
+    non-zero (a hint for :func:`gain_row`). ``every_rule`` is a constant of the caller: the
+    online update passes False, which prunes the rules that step every weight (it never
+    runs them) from its compilation.
     """
     rule = icfg[I_RULE]
     if rule == RULE_GAIN:
@@ -430,14 +432,15 @@ def update_row(w, g, pstate, gstate, glast, row, end, scale, decay, t, weight, s
                  pstate[1, row:end], scale, decay * scale, t, weight, icfg, fcfg, all_events)
     elif rule == RULE_SGD:
         sgd_row(w, g, scale, decay, fcfg[F_ETA0])
-    elif rule == RULE_MOMENTUM or rule == RULE_NESTEROV:
-        momentum_row(w, g, pstate[0, row:end], scale, decay, fcfg[F_ETA0], fcfg[F_MOMENTUM],
-                     rule == RULE_NESTEROV)
-    elif rule == RULE_ADAM:
-        adam_row(w, g, pstate[0, row:end], pstate[1, row:end], scale, decay, fcfg[F_BETA1],
-                 fcfg[F_BETA2], fcfg[F_EPS], scalar)
     elif rule == RULE_ADAGRAD:
         adagrad_row(w, g, pstate[1, row:end], scale, decay, fcfg[F_ETA0], fcfg[F_EPS])
+    elif every_rule:  # (a constant: False prunes the rules that step every weight)
+        if rule == RULE_MOMENTUM or rule == RULE_NESTEROV:
+            momentum_row(w, g, pstate[0, row:end], scale, decay, fcfg[F_ETA0],
+                         fcfg[F_MOMENTUM], rule == RULE_NESTEROV)
+        elif rule == RULE_ADAM:
+            adam_row(w, g, pstate[0, row:end], pstate[1, row:end], scale, decay,
+                     fcfg[F_BETA1], fcfg[F_BETA2], fcfg[F_EPS], scalar)
 
 
 @njit(cache=True, error_model="numpy")

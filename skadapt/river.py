@@ -26,7 +26,9 @@ from ._kernel import (
     D_TOLERANCE,
     N_DRIFT,
     STATUS_NONFINITE_LOSS,
+    online_epoch,
     train_epoch,
+    train_epoch_online,
 )
 from ._network import direct_block, init_params, layout, unpack
 from ._rules import I_ACTIVATION
@@ -45,10 +47,13 @@ LEARNING_PARAMETERS = (
     "dbd_phi", "dbd_theta", "rprop_increase", "rprop_decrease",
 )
 
-# train_epoch's compiled version for this path's argument types, called directly (the
+# The training kernels by name (an estimator keeps the name of its own: online_epoch),
+# and each one's compiled version for this path's argument types, called directly (the
 # dispatcher's type resolution of its 25 arguments costs about a microsecond a round;
 # doc/interop.md): set by _first_call, process-local, never pickled
-_ENTRY = [None, False]  # (and whether the _online helpers are ready)
+_KERNELS = {"train_epoch": train_epoch, "train_epoch_online": train_epoch_online}
+_ENTRY = {}
+_HELPERS_READY = [False]  # whether the _online helpers are ready
 
 # Positions of the arguments read back from the tuple of train_epoch's arguments (its
 # signature; tests/test_river.py checks them against it).
@@ -254,6 +259,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
         self._scope = _config.effective_scope(est)
         self._clock_on = _config.clock_on(est)
         self._icfg, self._fcfg = _config.make_config(est)
+        self._kernel = "train_epoch_online" if online_epoch(1, self._icfg) else "train_epoch"
         known = [] if classes is None else _sorted(set(classes))
         self.classes_ = known
         self._class_index = {c: k for k, c in enumerate(known)}
@@ -350,7 +356,9 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
                 self.input_scaling == "auto"):
             raise ValueError(f"Feature values must be finite; got {x!r}.")
         args[_A_Y][0] = k
-        loss, status = (_ENTRY[0] or _first_call)(*args)
+        entry = _ENTRY.get(self._kernel)
+        loss, status = (entry(*args) if entry is not None
+                        else _first_call(self._kernel, args))
         if status:
             raise self._divergence(status)
         self.t_ += 1
@@ -592,6 +600,9 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        if "_kernel" not in state:  # (a pickle of a version with one kernel)
+            self._kernel = ("train_epoch_online" if online_epoch(1, self._icfg)
+                            else "train_epoch")
         if self._args:
             self._rebuild()
         else:
@@ -631,7 +642,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
 def _warm_helpers():
     """Compile (or load) the helpers of ``_online`` once per process, through
     ``_numba_cache.call`` (its compile lock and recovery from a corrupt cache)."""
-    if _ENTRY[1]:
+    if _HELPERS_READY[0]:
         return
     one, row = np.ones(1), np.zeros(1)
     _numba_cache.call(_online.observe, row, np.zeros((5, 1)), row.copy(), one.copy(), True)
@@ -639,20 +650,21 @@ def _warm_helpers():
     offsets = np.zeros(1, np.int64)
     _numba_cache.call(_online.predict_proba_row, row, row.copy(), one, np.zeros(2), sizes,
                       offsets, offsets + 1, 0, np.zeros(1))
-    _ENTRY[1] = True
+    _HELPERS_READY[0] = True
 
 
-def _first_call(*args):
-    """The first training call of a process: through the dispatcher, under skadapt's
-    compile lock and cache checks (``_numba_cache.call``; it compiles or loads the
-    kernel), with the helpers of ``_online``; then the compiled entry point of these
-    argument types is looked up for the later calls (the dispatcher if that fails)."""
-    out = _numba_cache.call(train_epoch, *args)
+def _first_call(name, args):
+    """The first training call of kernel ``name`` in a process: through the dispatcher,
+    under skadapt's compile lock and cache checks (``_numba_cache.call``; it compiles or
+    loads the kernel); then the compiled entry point of these argument types is looked up
+    for the later calls (the dispatcher if that fails)."""
+    kernel = _KERNELS[name]
+    out = _numba_cache.call(kernel, *args)
     try:
-        sig = tuple(train_epoch.typeof_pyval(a) for a in args)
-        _ENTRY[0] = train_epoch.overloads[sig].entry_point
+        sig = tuple(kernel.typeof_pyval(a) for a in args)
+        _ENTRY[name] = kernel.overloads[sig].entry_point
     except Exception:  # Numba's internals changed: the dispatcher it is
-        _ENTRY[0] = train_epoch
+        _ENTRY[name] = kernel
     return out
 
 

@@ -1,4 +1,5 @@
-"""The compiled loop is compiled once per dtype, not once per literal argument.
+"""The compiled loops are compiled once per dtype, not once per literal argument, and a
+first online fit compiles only the online kernel.
 
 A count started at the constant 0 in the training loop once had Numba compile the
 per-sample functions twice (for ``Literal[int](0)`` and for ``int64``), doubling
@@ -36,13 +37,17 @@ CODE = textwrap.dedent("""
     event.register("numba:compile", Listener())
     X, y = load_iris(return_X_y=True)
     DendriticClassifier((5,), max_iter=1, tol=None).fit(X, y)
+    n_online = len(compiled)
     DendriticClassifier((5,), max_iter=1, tol=None, batch_size=4).fit(sp.csr_matrix(X), y)
-    print(json.dumps(compiled))
+    print(json.dumps([n_online, compiled]))
 """)
 
 
-def _compiled_kernel(stdout):
-    compiled = json.loads(stdout.strip().splitlines()[-1])
+def _compiled_kernel(stdout, online_fit_only=False):
+    """The kernel's functions compiled by both fits, or only by the first (online) one."""
+    n_online, compiled = json.loads(stdout.strip().splitlines()[-1])
+    if online_fit_only:
+        compiled = compiled[:n_online]
     return [(name, args) for module, name, args in compiled if module == "skadapt._kernel"]
 
 
@@ -60,12 +65,17 @@ def test_kernel_compiles_once_per_dtype_without_literal_copies_and_once_for_two_
     notices = [err.count("EfficiencyWarning: skadapt is compiling") for _, err in outs]
     compiler = [i for i, k in enumerate(kernels) if k]
     assert len(compiler) == 1, kernels  # one compiled, the other loaded
-    assert notices[compiler[0]] == 1 and sum(notices) == 1, notices
+    # one notice per kernel: the online one (the default's), then the general one
+    assert notices[compiler[0]] == 2 and sum(notices) == 2, notices
     names = [name for name, _ in kernels[compiler[0]]]
     # dense and sparse input, online and mini-batch: one compilation of each function
-    for name in ("train_epoch", "sample_gradient", "apply_update", "online_update",
-                 "gather_nonzeros"):
+    for name in ("train_epoch_online", "train_epoch", "sample_gradient", "apply_update",
+                 "online_update", "gather_nonzeros"):
         assert names.count(name) == 1, (name, names)
+    # the default (online) fit compiles no mini-batch update
+    first = [name for name, _ in _compiled_kernel(outs[compiler[0]][0], True)]
+    assert "train_epoch_online" in first and "online_update" in first, first
+    assert "apply_update" not in first and "train_epoch" not in first, first
     literal = [(name, args) for name, args in kernels[compiler[0]]
                if any("Literal" in a for a in args)]
     assert literal == []

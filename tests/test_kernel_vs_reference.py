@@ -402,6 +402,34 @@ def test_default_dendritic_rule_with_zero_gradients_in_a_block_matches_reference
                               data=(X, y, sw))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
+@pytest.mark.parametrize("cfg,hidden", [
+    (dict(rule="dendritic", learning_rate_init=0.002), (16,)),
+    (dict(rule="dendritic", learning_rate_init=0.002), (16, 16)),
+    (dict(rule="dendritic", relax_time=5.0, learning_rate_init=0.005), (16,)),
+    (dict(rule="dendritic", alpha=0.01, learning_rate_init=0.005), (16,)),
+    (dict(rule="delta_bar_delta", learning_rate_init=0.2), (16,)),
+    (dict(rule="sgd", learning_rate_init=0.2), (16,)),
+    (dict(rule="adagrad", learning_rate_init=0.2), (16,)),
+], ids=lambda v: "-".join(map(str, v.values())) if isinstance(v, dict) else str(v))
+def test_online_update_of_few_active_relu_units_matches_reference(cfg, hidden, dtype):
+    """Online, a layer whose units are mostly off (zero deltas: ReLU units that died, as
+    most do in a one-pass fit) has only its active units' weights gathered and stepped,
+    and a layer with none active is skipped: the same numbers as the reference, for the
+    rules of the online update (each rule's state gathered and written back, the event
+    clocks too). The rates make most units die during the fit, and the test checks that
+    the fit ended in that regime (1-4 of 16 units on for several examples)."""
+    rng = np.random.RandomState(5)
+    X = rng.uniform(0.0, 1.0, (40, 12))
+    X[rng.rand(40, 12) < 0.3] = 0.0
+    y = np.arange(40) % 3
+    est = _assert_matches_reference(cfg, hidden, "relu", 1, seed=3, data=(X, y, np.ones(40)),
+                                    dtype=dtype)
+    Xs = (X - est.input_offset_) / est.input_scale_
+    n_on = (Xs @ est.coefs_[0] + est.intercepts_[0] > 0).sum(axis=1)
+    assert ((n_on >= 1) & (n_on <= 4)).sum() >= 3, np.bincount(n_on)
+
+
 def test_csr_input_with_unsorted_indices_trains_as_dense():
     """Runs of non-zero inputs are found by their positions, whatever their order in a
     CSR row: unsorted column indices give the same weights as the dense matrix."""

@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import SGDClassifier
 
 from skadapt import DendriticClassifier, fit_parallel
-from skadapt._kernel import train_epoch
+from skadapt._kernel import train_epoch, train_epoch_online
 
 from ._state import assert_same_state
 
@@ -50,5 +50,6 @@ def test_invalid_n_jobs_is_rejected(digits):
         fit_parallel([DendriticClassifier()], X, y, n_jobs="two")
 
 
-def test_training_loop_releases_the_gil():
-    assert train_epoch.targetoptions.get("nogil") is True
+def test_training_loops_release_the_gil():
+    for kernel in (train_epoch, train_epoch_online):
+        assert kernel.targetoptions.get("nogil") is True, kernel

@@ -268,7 +268,8 @@ def test_numba_cache_absent_unwritable_or_corrupt_never_breaks_fit(tmp_path):
     # with the sources' fingerprint in place (the cache is not stale), reading it fails
     from skadapt._numba_cache import _STAMP_NAME, _sources_fingerprint
 
-    [train_index] = [p for p in garbage.rglob("_kernel.train_epoch*.nbi")]
+    # (the default fit's kernel is the online one)
+    [train_index] = [p for p in garbage.rglob("_kernel.train_epoch_online-*.nbi")]
     (train_index.parent / _STAMP_NAME).write_text(_sources_fingerprint())
     result = _run_with_cache_dir(garbage)
     _assert_fits(result, expected)
