@@ -10,7 +10,8 @@ part of skadapt's round, timed alone on a model that has learned 100 examples.
 
 Models: River's ``preprocessing.StandardScaler() | linear_model.LogisticRegression()``;
 ``skadapt.river.DendriticClassifier`` (default network, 9-100-2 with its direct path;
-``learning_rate_init`` 0.001, the default, and 0.01); and, for reference, the scikit-learn
+``learning_rate_init`` 0.001, the default, and 0.01; the documented online configuration,
+two layers of 100 with ``input_scaling="standard"``); and, for reference, the scikit-learn
 estimator fed one row per ``partial_fit`` through ``river.compat.convert_sklearn_to_river``.
 
 Run: ``python benchmarks/river_speed.py`` (about a minute; ``--repeat 3`` is quicker).
@@ -45,6 +46,8 @@ def main(argv=None):
             DendriticClassifier(learning_rate_init=0.01, seed=0)),
         "skadapt.river.DendriticClassifier((10,), learning_rate_init=0.01)": lambda: (
             DendriticClassifier((10,), learning_rate_init=0.01, seed=0)),
+        "skadapt.river.DendriticClassifier((100, 100), input_scaling='standard')": lambda: (
+            DendriticClassifier([100, 100], input_scaling="standard", seed=0)),
         "skadapt.DendriticClassifier() via convert_sklearn_to_river": lambda: (
             compat.convert_sklearn_to_river(SklearnClassifier(random_state=0),
                                             classes=[False, True])),
@@ -92,7 +95,7 @@ def main(argv=None):
         ("  the dict's values into the row (itemgetter)",
          lambda: row.__setitem__(slice(None), model._getter(x))),
         ("  input statistics and transform (_online.observe)",
-         lambda: _online.observe(row, model._stats, *model._forward_args()[:2], True)),
+         lambda: _online.observe(row, model._stats, *model._forward_args()[:2], 0.9)),
         ("  the training kernel on the example, compiled entry point",
          lambda: _ENTRY[model._kernel](*a)),
         ("  the training kernel on the example, through the dispatcher",

@@ -468,14 +468,16 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
     Units with a zero delta (ReLU units that are off for this example, most of a
     one-pass ReLU layer) are no events either: a layer with no non-zero delta is
     skipped, and one where at most a quarter of the deltas are non-zero has the weights
-    of its active units gathered into ``work`` (:func:`_gather_active`), stepped there
-    as one block of events and written back, so the rule runs on the events only. The
-    numbers are the same.
+    of its active units gathered into ``work`` (:func:`_gather_active`; from all its rows,
+    consecutive or not, so that the rule's vector loop runs on one long block), stepped
+    there as events and written back, so the rule runs on the events only. The numbers
+    are the same.
     """
     n_layers = sizes.shape[0] - 1
     rule = icfg[I_RULE]
     alpha = fcfg[F_ALPHA]
-    wbuf, pbuf, gsbuf, lbuf, active = work
+    wbuf, pbuf, gsbuf, lbuf, active, zero_row = work
+    no_rows = zero_row[:0]
     n_params = params.shape[0]
     per_param = (pstate.shape[1] == n_params and gstate.shape[1] == n_params
                  and glast.shape[0] == n_params)
@@ -519,27 +521,35 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
         q = 0
         q_end = n_rows if bo >= 0 else n_rows - 1  # (the direct path has no biases)
         while q <= q_end:
-            if q < n_rows:  # a run of rows of weights with consecutive non-zero inputs
+            rows, offset = no_rows, 0  # (the rows a compact step gathers, at offset)
+            if q < n_rows and compact:
+                # any rows (their active units' weights are gathered anyway): the whole
+                # layer in one block, long enough for the rule's vector loop
+                k = min(n_rows - q, max_run)
+                rows, offset = in_idx[r0 + q : r0 + q + k], wo
+                for b in range(k):
+                    a = in_val[r0 + q + b]
+                    for s in range(n_act):
+                        gbuf[b * n_act + s] = a * d[active[s]]
+                row = 0
+                decay = alpha
+                all_events = rows_all_events
+            elif q < n_rows:  # a run of rows of weights with consecutive non-zero inputs
                 j0 = in_idx[r0 + q]
                 k = 1
                 while q + k < n_rows and k < max_run and in_idx[r0 + q + k] == j0 + k:
                     k += 1
                 row = wo + j0 * n_out
-                if compact:
-                    for b in range(k):
-                        a = in_val[r0 + q + b]
-                        for s in range(n_act):
-                            gbuf[b * n_act + s] = a * d[active[s]]
-                else:
-                    for b in range(k):
-                        a = in_val[r0 + q + b]
-                        for u in range(n_out):
-                            gbuf[b * n_out + u] = a * d[u]
+                for b in range(k):
+                    a = in_val[r0 + q + b]
+                    for u in range(n_out):
+                        gbuf[b * n_out + u] = a * d[u]
                 decay = alpha
                 all_events = rows_all_events
             else:  # the biases, without L2
                 k = 1
                 if compact:
+                    rows, offset = zero_row, bo
                     for s in range(n_act):
                         gbuf[s] = d[active[s]]
                 else:
@@ -552,29 +562,29 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
             g = gbuf[:n_el]
             # one call site of the (inlined) rule dispatch, on the buffers or in place
             if compact:
-                _gather_active(params, pstate, gstate, glast, row, n_out, k, active[:n_act],
-                               wbuf, pbuf, gsbuf, lbuf, state)
+                _gather_active(params, pstate, gstate, glast, offset, n_out, rows,
+                               active[:n_act], wbuf, pbuf, gsbuf, lbuf, state)
                 w, ps, gs, gl, lo = wbuf[:n_el], pbuf, gsbuf, lbuf, 0
             else:
                 w, ps, gs, gl, lo = params[row : row + n_el], pstate, gstate, glast, row
             update_row(w, g, ps, gs, gl, lo, lo + n_el, 1.0, decay, t, weight, scalar, icfg,
                        fcfg, all_events, False)
             if compact:
-                _scatter_active(params, pstate, gstate, glast, row, n_out, k,
+                _scatter_active(params, pstate, gstate, glast, offset, n_out, rows,
                                 active[:n_act], wbuf, pbuf, gsbuf, lbuf, state)
 
 
 @njit(cache=True, error_model="numpy")
-def _gather_active(params, pstate, gstate, glast, row, n_out, k, active, wbuf, pbuf,
+def _gather_active(params, pstate, gstate, glast, offset, n_out, rows, active, wbuf, pbuf,
                    gsbuf, lbuf, state):
-    """Copy the parameters of the active units (positions ``active``) of ``k``
-    consecutive rows of ``n_out`` weights from ``row`` into the buffers (in that order),
-    with the state the rule reads: ``state`` is ``(pstate, gstate, glast)`` as flags;
-    :func:`_scatter_active` writes them back."""
+    """Copy the parameters of the active units (positions ``active``) of the rows
+    ``rows`` of a matrix of ``n_out`` columns at ``offset`` into the buffers (in that
+    order), with the state the rule reads: ``state`` is ``(pstate, gstate, glast)`` as
+    flags; :func:`_scatter_active` writes them back."""
     with_p, with_g, with_l = state
     m = 0
-    for b in range(k):
-        base = row + b * n_out
+    for b in range(rows.shape[0]):
+        base = offset + rows[b] * n_out
         for s in range(active.shape[0]):
             e = base + active[s]
             wbuf[m] = params[e]
@@ -590,13 +600,13 @@ def _gather_active(params, pstate, gstate, glast, row, n_out, k, active, wbuf, p
 
 
 @njit(cache=True, error_model="numpy")
-def _scatter_active(params, pstate, gstate, glast, row, n_out, k, active, wbuf, pbuf,
+def _scatter_active(params, pstate, gstate, glast, offset, n_out, rows, active, wbuf, pbuf,
                     gsbuf, lbuf, state):
     """The inverse of :func:`_gather_active`: the buffers back into their places."""
     with_p, with_g, with_l = state
     m = 0
-    for b in range(k):
-        base = row + b * n_out
+    for b in range(rows.shape[0]):
+        base = offset + rows[b] * n_out
         for s in range(active.shape[0]):
             e = base + active[s]
             params[e] = wbuf[m]
@@ -771,7 +781,7 @@ def _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, or
     gbuf = np.zeros(widest, dt)
     # online_update's buffers for the active units' weights and state
     work = (np.zeros(widest, dt), np.zeros((2, widest), dt), np.zeros((2, widest), gstate.dtype),
-            np.zeros(widest, np.float64), np.zeros(widest, np.int64))
+            np.zeros(widest, np.float64), np.zeros(widest, np.int64), np.zeros(1, np.int64))
     loss_sum = 0.0
     detect = drift[D_THRESHOLD] > 0.0 and w_off.shape[0] > n_layers
     # the detector's loss: a softmax's, or the binary cross-entropies' mean over the labels

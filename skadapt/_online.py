@@ -21,10 +21,6 @@ from numba import njit
 _SIGMOID = 0
 _RELU = 1
 
-# "auto" scaling centres a feature non-zero in at least this share of the examples
-# (skadapt._classifier._DENSE_FEATURE; the same test checks that they agree)
-_DENSE_FEATURE = 0.9
-
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _add_rows(a, n_in, params, wo, n_out, z):
@@ -39,13 +35,14 @@ def _add_rows(a, n_in, params, wo, n_out, z):
 
 
 @njit(cache=True, error_model="numpy")
-def observe(x, stats, shift, inv_scale, centre):
+def observe(x, stats, shift, inv_scale, centred_share):
     """Count the example ``x`` in the running input statistics ``stats`` (5, n_features:
     largest ``|x|``, examples, non-zeros, mean, sum of squared deviations), and write the
     input transform they give into ``shift`` and ``inv_scale`` (the network sees
-    ``(x - shift) * inv_scale``; divisors rounded up to powers of two; with ``centre``,
-    a feature non-zero in at least 90% of the examples is centred on its mean and divided
-    by its standard deviation). All in place.
+    ``(x - shift) * inv_scale``; divisors rounded up to powers of two; a feature
+    non-zero in at least ``centred_share`` of the examples (the estimator's
+    ``_CENTRED_SHARE`` of its ``input_scaling``; ``inf`` for none) is centred on its mean
+    and divided by its standard deviation). All in place.
 
     Returns False, changing nothing, if some value of ``x`` is not finite.
     """
@@ -70,7 +67,7 @@ def observe(x, stats, shift, inv_scale, centre):
         stats[4, j] = (stats[4, j] + 0.0) + delta * delta * w_old
         scale = stats[0, j]
         s = 0.0
-        if centre and stats[2, j] >= _DENSE_FEATURE * n:
+        if stats[2, j] >= centred_share * n:
             s = stats[3, j]
             scale = math.sqrt(stats[4, j] / n)
         # rounded up to a power of two (1 for none), as np.frexp / np.ldexp do it

@@ -11,6 +11,7 @@ of the hundreds of a one-row ``partial_fit``; doc/interop.md has the measurement
 This module imports River; ``import skadapt`` does not import this module.
 """
 
+import math
 from numbers import Integral
 from operator import itemgetter
 
@@ -19,7 +20,7 @@ from river import base
 from sklearn.utils import check_random_state
 
 from . import _config, _numba_cache, _online
-from ._classifier import _DRIFT_LOG, _DRIFT_TOLERANCE, _EMPTY_INT, _NO_LABELS
+from ._classifier import _CENTRED_SHARE, _DRIFT_LOG, _DRIFT_TOLERANCE, _EMPTY_INT, _NO_LABELS
 from ._classifier import DendriticClassifier as _SklearnClassifier
 from ._kernel import (
     D_THRESHOLD,
@@ -112,14 +113,15 @@ class DendriticClassifier(base.Classifier):
         distribution over them).
     direct_path : bool, default=True
         A direct input-to-output path beside the hidden layers.
-    input_scaling : {"auto", "max_abs"} or None, default="auto"
+    input_scaling : {"auto", "max_abs", "standard"} or None, default="auto"
         How the network sees each feature, from running statistics of the stream
         (updated by every :meth:`learn_one` before the example is learned, as
         ``partial_fit`` does for its rows). A feature absent from a dict is 0, as in a
         sparse row, for the statistics, learning and prediction alike: with
         ``"auto"``, a feature non-zero in at least 90% of the examples is centred on
         its mean, so an absent value of such a feature is far from its mean (impute
-        missing values upstream if they are not zeros).
+        missing values upstream if they are not zeros); ``"standard"`` centres every
+        feature (see :class:`skadapt.DendriticClassifier`).
     drift_threshold : float or None, default=10.0
         Threshold of the change detector on the direct path (None: off).
     learning_rate_init : float, default=0.001
@@ -353,7 +355,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
             args = self._read_new(x, row)
         if self.input_scaling is not None and not _online.observe(
                 row, self._stats, args[_A_SHIFT], args[_A_SCALE],
-                self.input_scaling == "auto"):
+                _CENTRED_SHARE.get(self.input_scaling, math.inf)):
             raise ValueError(f"Feature values must be finite; got {x!r}.")
         args[_A_Y][0] = k
         entry = _ENTRY.get(self._kernel)
@@ -645,7 +647,7 @@ def _warm_helpers():
     if _HELPERS_READY[0]:
         return
     one, row = np.ones(1), np.zeros(1)
-    _numba_cache.call(_online.observe, row, np.zeros((5, 1)), row.copy(), one.copy(), True)
+    _numba_cache.call(_online.observe, row, np.zeros((5, 1)), row.copy(), one.copy(), 0.9)
     sizes = np.array([1, 1], np.int64)
     offsets = np.zeros(1, np.int64)
     _numba_cache.call(_online.predict_proba_row, row, row.copy(), one, np.zeros(2), sizes,

@@ -73,13 +73,15 @@ def _multilabel_data(seed, n=10, d=6, k=4):
 
 def _expected_input_transform(X, how, sparse):
     """``(shift, scale)`` of ``input_scaling`` for the training data X, written from its
-    definition: the largest ``|x|``; with ``"auto"`` on dense input, the mean and standard
-    deviation of the columns non-zero in >= 90% of rows; each scale rounded up to a power
-    of two (1 for a column of zeros or a constant one)."""
+    definition: the largest ``|x|``; on dense input, with ``"auto"`` the mean and standard
+    deviation of the columns non-zero in >= 90% of rows, with ``"standard"`` of every
+    column; each scale rounded up to a power of two (1 for a column of zeros or a constant
+    one)."""
     scale = np.abs(X).max(axis=0)
     shift = np.zeros(X.shape[1])
-    if how == "auto" and not sparse:
-        dense = np.count_nonzero(X, axis=0) >= 0.9 * X.shape[0]
+    if how in ("auto", "standard") and not sparse:
+        share = 0.9 if how == "auto" else 0.0
+        dense = np.count_nonzero(X, axis=0) >= share * X.shape[0]
         shift[dense] = X.mean(axis=0)[dense]
         scale[dense] = X.std(axis=0)[dense]
     scale = np.array([2.0 ** np.ceil(np.log2(v)) if v > 0 else 1.0 for v in scale])
@@ -279,12 +281,13 @@ def test_every_rule_without_a_direct_path_matches_reference(cfg, hidden, batch_s
 @pytest.mark.parametrize("hidden, batch_size, sparse, dtype",
                          [((5,), 1, False, np.float64), ((), 1, True, np.float64),
                           ((5,), 3, True, np.float64), ((4, 3), 1, False, np.float32)], ids=str)
-@pytest.mark.parametrize("how", ["max_abs", "auto"])
+@pytest.mark.parametrize("how", ["max_abs", "auto", "standard"])
 def test_input_scaling_matches_reference(cfg, hidden, batch_size, sparse, dtype, how):
     """``input_scaling``: the kernel learns the weights of the inputs as the network
     sees them (divided by their largest ``|x|``; with ``"auto"``, the dense columns
-    standardised), exactly as the reference does on the transformed data. Two of the
-    six columns are dense, one of them constant (its centred input is always zero)."""
+    standardised; with ``"standard"``, every column of dense input), exactly as the
+    reference does on the transformed data. Two of the six columns are dense, one of them
+    constant (its centred input is always zero); the others are 40% zeros."""
     X, y, sw = _data(8)
     X[:, 0] = np.random.RandomState(0).uniform(100, 300, X.shape[0])
     X[:, 3] = -7.0

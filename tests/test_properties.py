@@ -170,16 +170,16 @@ def test_dense_and_sparse_input_give_the_same_model(problem):
 @given(problems(), st.data())
 def test_input_scaling_makes_the_model_invariant_to_each_features_scale(problem, data):
     """With ``input_scaling``, multiplying each feature by its own power of two (of four
-    with ``"auto"``, whose standard deviations are square roots: exact in floating point
-    either way) gives the same network on the transformed inputs: the raw weights of the
-    features seen non-zero divided by the factors, identical probabilities; ``partial_fit``
-    too."""
+    with ``"auto"`` and ``"standard"``, whose standard deviations are square roots: exact
+    in floating point either way) gives the same network on the transformed inputs: the
+    raw weights of the features seen non-zero divided by the factors, identical
+    probabilities; ``partial_fit`` too."""
     X, y, sample_weight, params = problem
-    how = data.draw(st.sampled_from(["max_abs", "auto"]))
+    how = data.draw(st.sampled_from(["max_abs", "auto", "standard"]))
     params = dict(params, input_scaling=how)
     exponents = np.array(data.draw(st.lists(st.integers(-10, 10), min_size=X.shape[1],
                                             max_size=X.shape[1])))
-    factor = np.exp2(exponents * (2 if how == "auto" else 1)).astype(X.dtype)
+    factor = np.exp2(exponents * (1 if how == "max_abs" else 2)).astype(X.dtype)
     Xc = X.multiply(factor).tocsr() if sp.issparse(X) else X * factor
     a = _fit(X, y, sample_weight, params)
     b = DendriticClassifier(**params).fit(Xc, y, sample_weight=sample_weight)

@@ -15,7 +15,7 @@ river = pytest.importorskip("river")
 from river import checks, datasets  # noqa: E402
 
 from skadapt import DendriticClassifier as SklearnClassifier  # noqa: E402
-from skadapt import DivergenceError, _classifier, _online, _rules  # noqa: E402
+from skadapt import DivergenceError, _online, _rules  # noqa: E402
 from skadapt.river import DendriticClassifier  # noqa: E402
 
 
@@ -45,7 +45,6 @@ def test_river_estimator_checks(params):
 
 
 def test_constants_shared_with_the_kernel_and_the_estimator_agree():
-    assert _online._DENSE_FEATURE == _classifier._DENSE_FEATURE
     assert (_online._SIGMOID, _online._RELU) == (_rules.ACT_SIGMOID, _rules.ACT_RELU)
 
 
@@ -62,6 +61,7 @@ def _learn_both(stream, names, classes, **params):
 
 @pytest.mark.parametrize("params", [
     dict(input_scaling="auto"),
+    dict(input_scaling="standard", hidden_layer_sizes=(20, 20)),
     dict(input_scaling="max_abs", hidden_layer_sizes=(7, 5), activation="tanh"),
     dict(input_scaling=None, learning_rate_init=0.01),
     dict(rule="adam", learning_rate_init=0.01, alpha=1e-4),
