@@ -527,11 +527,11 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
                 # layer in one block, long enough for the rule's vector loop
                 k = min(n_rows - q, max_run)
                 rows, offset = in_idx[r0 + q : r0 + q + k], wo
-                for b in range(k):
-                    a = in_val[r0 + q + b]
+                for i in range(k):
+                    a = in_val[r0 + q + i]
                     for s in range(n_act):
-                        gbuf[b * n_act + s] = a * d[active[s]]
-                row = 0
+                        gbuf[i * n_act + s] = a * d[active[s]]
+                row = 0  # (unused: the weights are the gathered ones)
                 decay = alpha
                 all_events = rows_all_events
             elif q < n_rows:  # a run of rows of weights with consecutive non-zero inputs
@@ -540,10 +540,10 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
                 while q + k < n_rows and k < max_run and in_idx[r0 + q + k] == j0 + k:
                     k += 1
                 row = wo + j0 * n_out
-                for b in range(k):
-                    a = in_val[r0 + q + b]
+                for i in range(k):
+                    a = in_val[r0 + q + i]
                     for u in range(n_out):
-                        gbuf[b * n_out + u] = a * d[u]
+                        gbuf[i * n_out + u] = a * d[u]
                 decay = alpha
                 all_events = rows_all_events
             else:  # the biases, without L2
@@ -556,7 +556,7 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
                     _copy(d, gbuf[:n_out])
                 row = bo
                 decay = 0.0
-                all_events = rows_all_events if compact else d_min != 0.0
+                all_events = d_min != 0.0  # (the biases' gradients are the deltas)
             q += k
             n_el = k * width
             g = gbuf[:n_el]
