@@ -602,7 +602,9 @@ def _gather_active(params, pstate, gstate, glast, offset, n_out, rows, active, w
 @njit(cache=True, error_model="numpy")
 def _scatter_active(params, pstate, gstate, glast, offset, n_out, rows, active, wbuf, pbuf,
                     gsbuf, lbuf, state):
-    """The inverse of :func:`_gather_active`: the buffers back into their places."""
+    """The inverse of :func:`_gather_active`: the buffers back into their places. (One
+    function that swaps both ways would be shorter, and 5-7% slower per online epoch: a
+    swap reads and writes both sides.)"""
     with_p, with_g, with_l = state
     m = 0
     for b in range(rows.shape[0]):
