@@ -900,7 +900,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         drift[D_THRESHOLD] = self.drift_threshold or 0.0
         drift[D_TOLERANCE] = _DRIFT_TOLERANCE
         drift_log = np.zeros(_DRIFT_LOG, np.int64)
-        kernel = train_epoch_online if online_epoch(batch_size, net[4]) else train_epoch
+        icfg = net[4]  # (net: sizes, w_off, b_off, g_off, icfg, fcfg)
+        kernel = train_epoch_online if online_epoch(batch_size, icfg) else train_epoch
         loss_sum, status = _numba_cache.call(
             kernel, *X_args, y_idx, Y, sw, order, batch_size, model.params, *net,
             *model.kernel_state(), drift, drift_log,
