@@ -507,14 +507,12 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
         d_min = like(0.0, d)
         a_min = like(1.0, d)  # (a bound of 1 only makes the test stricter)
         if rule == RULE_GAIN:
-            if compact:
-                d_min = abs(d[active[0]])
-                for s in range(1, n_act):
-                    d_min = min(d_min, abs(d[active[s]]))
-            else:
-                d_min = abs(d[0])
-                for u in range(1, n_out):
-                    d_min = min(d_min, abs(d[u]))
+            # (the stepped units' smallest delta: all of them, or the active ones)
+            d_min = abs(d[active[0]])
+            for s in range(1, n_act):
+                d_min = min(d_min, abs(d[active[s]]))
+            if not compact and n_act < n_out:
+                d_min = like(0.0, d)  # a zero delta among the stepped units
             for c in range(r0, r0 + n_rows):
                 a_min = min(a_min, abs(in_val[c]))
         rows_all_events = d_min * a_min != 0.0
@@ -721,10 +719,11 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
     Runs without the GIL (``nogil``): independent estimators train in parallel
     threads (:func:`skadapt.fit_parallel`).
 
-    This kernel runs every configuration; for those of :func:`online_epoch`,
-    :func:`train_epoch_online` runs the same epoch (the same numbers) and compiles only
-    the online update: a first fit of the default configuration compiles about a third
-    less.
+    This kernel runs every configuration, each update through :func:`apply_update`;
+    for those of :func:`online_epoch` (the callers' one test of it),
+    :func:`train_epoch_online` runs the same epoch (the same numbers: the kernel tests
+    compare both with the reference) with :func:`online_update` instead, faster, and
+    compiles only that: a first online fit compiles about a fifth less.
     """
     return _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, order,
                   batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate,
@@ -736,7 +735,8 @@ def train_epoch_online(X, data, indices, indptr, is_sparse, in_shift, in_scale, 
                        order, batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg,
                        pstate, gstate, glast, counters, drift, drift_log):
     """:func:`train_epoch` for the configurations of :func:`online_epoch` only (the
-    caller's promise: it is not checked), compiled without the mini-batch update."""
+    caller's promise: it is not checked), each example's update straight from its
+    activations and deltas (:func:`online_update`: no gradient array)."""
     return _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, order,
                   batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate,
                   glast, counters, drift, drift_log, True)
@@ -746,8 +746,8 @@ def train_epoch_online(X, data, indices, indptr, is_sparse, in_shift, in_scale, 
 def _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, order,
            batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate, glast,
            counters, drift, drift_log, online_only):
-    """The body of both kernels: with the constant ``online_only``, the branch of the
-    mini-batch update is pruned before it is compiled."""
+    """The body of both kernels: the constant ``online_only`` picks the update, and
+    Numba prunes the other branch before it compiles."""
     n_layers = sizes.shape[0] - 1
     dt = params.dtype
     a_off = np.zeros(n_layers, np.int64)
@@ -768,18 +768,15 @@ def _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, or
     n_in_nz = np.zeros(n_layers, np.int64)
     act = icfg[I_ACTIVATION]
     multilabel = icfg[I_MULTILABEL] != 0
-    # online learning with per-parameter state and sparse events: no gradient array
+    # the full-size gradient only where it is accumulated (online_update needs none, and
+    # zeroing it is a pass over every parameter, which a partial_fit of one example would
+    # pay for nothing); online_update's blocks and buffers only where it runs
+    G = np.zeros(0 if online_only else params.shape[0], dt)
+    widest = 0
     if online_only:
-        fused = True
-    else:
-        fused = (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0
-                 and icfg[I_SCOPE] == SCOPE_SYNAPSE)
-    # the full-size gradient only where it is accumulated (zeroing it is a pass over every
-    # parameter, which a partial_fit of one example would pay for nothing)
-    G = np.zeros(0 if fused else params.shape[0], dt)
-    widest = BLOCK_ELEMENTS  # online_update's blocks: at most this, or one row
-    for l in range(n_layers + 1):
-        widest = max(widest, sizes[l])
+        widest = BLOCK_ELEMENTS  # online_update's blocks: at most this, or one row
+        for l in range(n_layers + 1):
+            widest = max(widest, sizes[l])
     gbuf = np.zeros(widest, dt)
     # online_update's buffers for the active units' weights and state
     work = (np.zeros(widest, dt), np.zeros((2, widest), dt), np.zeros((2, widest), gstate.dtype),
@@ -803,7 +800,7 @@ def _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, or
                                          in_scale, i, in_val, in_idx)
             loss = sample_gradient(in_val, in_idx, n_in_nz, y[i], Y, sw[i], params, sizes,
                                    w_off, b_off, a_off, r_off, acts, deltas, G, touched, rows,
-                                   nrows, act, multilabel, not fused)
+                                   nrows, act, multilabel, not online_only)
             if not math.isfinite(loss):
                 return loss_sum, STATUS_NONFINITE_LOSS
             loss_sum += sw[i] * loss
@@ -819,10 +816,6 @@ def _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, or
         counters[1] += 1
         scalar = step_scalar(icfg, fcfg, counters[1])
         if online_only:
-            online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r_off,
-                          deltas, gbuf, work, counters[0], batch_weight / sw_mean, scalar, icfg,
-                          fcfg, pstate, gstate, glast)
-        elif fused:
             online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r_off,
                           deltas, gbuf, work, counters[0], batch_weight / sw_mean, scalar, icfg,
                           fcfg, pstate, gstate, glast)

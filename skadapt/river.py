@@ -261,7 +261,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
         self._scope = _config.effective_scope(est)
         self._clock_on = _config.clock_on(est)
         self._icfg, self._fcfg = _config.make_config(est)
-        self._kernel = "train_epoch_online" if online_epoch(1, self._icfg) else "train_epoch"
+        self._run_settings()
         known = [] if classes is None else _sorted(set(classes))
         self.classes_ = known
         self._class_index = {c: k for k, c in enumerate(known)}
@@ -355,7 +355,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
             args = self._read_new(x, row)
         if self.input_scaling is not None and not _online.observe(
                 row, self._stats, args[_A_SHIFT], args[_A_SCALE],
-                _CENTRED_SHARE.get(self.input_scaling, math.inf)):
+                self._centred_share):
             raise ValueError(f"Feature values must be finite; got {x!r}.")
         args[_A_Y][0] = k
         entry = _ENTRY.get(self._kernel)
@@ -591,6 +591,13 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
             + "Lower learning_rate_init or max_gain, or scale the input."
         )
 
+    def _run_settings(self):
+        """What every learning round reads, decided once from the configuration: the
+        training kernel (by name, see ``_KERNELS``) and the share of non-zero values from
+        which the input scaling centres a feature (``inf``: never)."""
+        self._kernel = "train_epoch_online" if online_epoch(1, self._icfg) else "train_epoch"
+        self._centred_share = _CENTRED_SHARE.get(self.input_scaling, math.inf)
+
     def __getstate__(self):
         # the kernel's argument tuple, the scratch buffers and the row reader are rebuilt
         # from the model's arrays (a pickle holds no scratch values)
@@ -602,9 +609,8 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        if "_kernel" not in state:  # (a pickle of a version with one kernel)
-            self._kernel = ("train_epoch_online" if online_epoch(1, self._icfg)
-                            else "train_epoch")
+        if "_centred_share" not in state:  # (a pickle of an earlier version)
+            self._run_settings()
         if self._args:
             self._rebuild()
         else:

@@ -433,6 +433,31 @@ def test_online_update_of_few_active_relu_units_matches_reference(cfg, hidden, d
     assert ((n_on >= 1) & (n_on <= 4)).sum() >= 3, np.bincount(n_on)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
+@pytest.mark.parametrize("cfg", [dict(), dict(rule="sgd", learning_rate_init=0.05),
+                                 dict(relax_time=5.0, activation="sigmoid")], ids=str)
+def test_general_kernel_trains_online_configurations_as_the_online_kernel(cfg, dtype,
+                                                                          monkeypatch):
+    """``train_epoch`` runs every configuration, the online ones too (through
+    ``apply_update``): with the estimator's choice of ``train_epoch_online`` turned off,
+    a one-example-per-update fit gives the same model (the other tests hold
+    ``train_epoch_online`` to the reference for these configurations)."""
+    from skadapt import _classifier
+
+    X, y, sw = _data(12, n=30)
+    X = X.astype(dtype)
+    kw = dict(hidden_layer_sizes=(8,), max_iter=3, tol=None, shuffle=False, random_state=0,
+              **cfg)
+    online = DendriticClassifier(**kw).fit(X, y, sample_weight=sw)
+    monkeypatch.setattr(_classifier, "online_epoch", lambda batch_size, icfg: False)
+    general = DendriticClassifier(**kw).fit(X, y, sample_weight=sw)
+    tol = dict(rtol=1e-12, atol=1e-15) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(general._params, online._params, **tol)
+    for name in state_written(online):
+        np.testing.assert_allclose(views(general._state)[name], views(online._state)[name],
+                                   **tol)
+
+
 def test_csr_input_with_unsorted_indices_trains_as_dense():
     """Runs of non-zero inputs are found by their positions, whatever their order in a
     CSR row: unsorted column indices give the same weights as the dense matrix."""
