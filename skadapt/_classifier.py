@@ -43,6 +43,7 @@ from ._network import (
     layout,
     unpack,
 )
+from ._rules import F_ETA0
 from .exceptions import DivergenceError, InconsistentSkadaptVersionWarning
 
 _EMPTY_INT = np.empty(0, np.int32)
@@ -168,12 +169,25 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         examples is clipped to it (with a warning in ``fit``).
     max_iter : int, default=200
         Maximum number of epochs of ``fit``.
-    tol : float or None, default=1e-4
+    epoch_decay : float, default=0.5
+        How the step shrinks over the epochs of one ``fit`` call: epoch ``e``
+        (1, 2, ...) steps with the base step times ``e ** -epoch_decay`` (every
+        rule's ``eta0``: ``learning_rate_init``, or its ``base="adagrad"``
+        value). 0 keeps the step constant. The first epoch is never decayed,
+        nor is ``partial_fit`` (a stream has no epochs), so one-pass learning
+        does not depend on it; a ``warm_start`` fit counts its epochs from 1
+        again, and ``step_sizes_`` report the undecayed step that the next
+        call starts with. Learning online, one example at a time, the network
+        keeps fitting the noise of a data set as long as its step stays
+        constant; the decay (0.5, the exponent of SGDClassifier's
+        ``power_t``) lets it settle instead, in fewer epochs (doc/breadth.md).
+    tol : float or None, default=1e-3
         Stop when the training loss (or the validation score with
         ``early_stopping``) does not improve by at least ``tol`` for
         ``n_iter_no_change`` consecutive epochs. ``None`` runs ``max_iter``
-        epochs.
-    n_iter_no_change : int, default=10
+        epochs. (1e-3 and 5 epochs, as in ``SGDClassifier``, which also
+        learns one example at a time; ``MLPClassifier``'s are 1e-4 and 10.)
+    n_iter_no_change : int, default=5
         Epochs without improvement before stopping.
     shuffle : bool, default=True
         Shuffle the examples before each epoch (also in ``partial_fit``).
@@ -378,6 +392,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "epoch_decay": [Interval(Real, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "shuffle": ["boolean"],
@@ -429,8 +444,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         alpha=0.0,
         batch_size=None,
         max_iter=200,
-        tol=1e-4,
-        n_iter_no_change=10,
+        epoch_decay=0.5,
+        tol=1e-3,
+        n_iter_no_change=5,
         shuffle=True,
         random_state=None,
         early_stopping=False,
@@ -470,6 +486,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         self.alpha = alpha
         self.batch_size = batch_size
         self.max_iter = max_iter
+        self.epoch_decay = epoch_decay
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.shuffle = shuffle
@@ -1040,8 +1057,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             _input_weights_to_network(model.params, model.sizes, shift_before, scale_before)
         if X_val is not None:
             X_val = _transform_inputs(X_val, shift, scale)
+        eta0 = fcfg[F_ETA0]
         try:
             for epoch in range(epochs):
+                # (epoch 0's factor is exactly 1: a first epoch is never decayed)
+                fcfg[F_ETA0] = eta0 * (epoch + 1.0) ** -self.epoch_decay
                 order = np.arange(n, dtype=np.int64)
                 if self.shuffle:
                     rng.shuffle(order)
