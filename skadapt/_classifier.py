@@ -169,18 +169,23 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         examples is clipped to it (with a warning in ``fit``).
     max_iter : int, default=200
         Maximum number of epochs of ``fit``.
-    epoch_decay : float, default=0.5
-        How the step shrinks over the epochs of one ``fit`` call: epoch ``e``
-        (1, 2, ...) steps with the base step times ``e ** -epoch_decay`` (every
-        rule's ``eta0``: ``learning_rate_init``, or its ``base="adagrad"``
-        value). 0 keeps the step constant. The first epoch is never decayed,
-        nor is ``partial_fit`` (a stream has no epochs), so one-pass learning
-        does not depend on it; a ``warm_start`` fit counts its epochs from 1
-        again, and ``step_sizes_`` report the undecayed step that the next
-        call starts with. Learning online, one example at a time, the network
-        keeps fitting the noise of a data set as long as its step stays
-        constant; the decay (0.5, the exponent of SGDClassifier's
-        ``power_t``) lets it settle instead, in fewer epochs (doc/breadth.md).
+    epoch_decay : float or "auto", default="auto"
+        How the step shrinks over the epochs of ``fit``: epoch ``e`` (1, 2,
+        ...) steps with the base step times ``e ** -epoch_decay`` (every rule's
+        ``eta0``: ``learning_rate_init``, or its ``base="adagrad"`` value). 0
+        keeps the step constant. ``"auto"``: 0.5 when learning online (batch
+        size 1, the default of every rule but ``"rprop"``), 0 with mini-batches
+        or full batches (a few updates per epoch, as in ``MLPClassifier``,
+        whose step is constant). The first epoch is never decayed, nor is
+        ``partial_fit`` (a stream has no epochs; it does not count as one), so
+        one-pass learning does not depend on it. A ``warm_start`` fit goes on
+        counting the epochs of the fits before it (the decay is part of the
+        optimiser state: two warm fits of 2 and 1 epochs give the weights of
+        one of 3). ``step_sizes_`` report the undecayed step, ``partial_fit``'s.
+        Learning online, one example at a time, the network keeps fitting the
+        noise of a data set as long as its step stays constant; the decay
+        (0.5, the exponent of ``SGDClassifier``'s ``power_t``) lets it settle
+        instead, in fewer epochs (doc/breadth.md).
     tol : float or None, default=1e-3
         Stop when the training loss (or the validation score with
         ``early_stopping``) does not improve by at least ``tol`` for
@@ -392,7 +397,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "epoch_decay": [Interval(Real, 0, None, closed="left")],
+        "epoch_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "shuffle": ["boolean"],
@@ -444,7 +449,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         alpha=0.0,
         batch_size=None,
         max_iter=200,
-        epoch_decay=0.5,
+        epoch_decay="auto",
         tol=1e-3,
         n_iter_no_change=5,
         shuffle=True,
@@ -1058,10 +1063,15 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         if X_val is not None:
             X_val = _transform_inputs(X_val, shift, scale)
         eta0 = fcfg[F_ETA0]
+        # fit's epochs so far: a warm start continues the decay (a state of an earlier
+        # version has no count)
+        fit_epochs = 0 if incremental else model.state.get("fit_epochs", 0)
+        decay = _config.epoch_decay(self, batch_size)
         try:
             for epoch in range(epochs):
-                # (epoch 0's factor is exactly 1: a first epoch is never decayed)
-                fcfg[F_ETA0] = eta0 * (epoch + 1.0) ** -self.epoch_decay
+                if not incremental:  # (a first epoch's factor is exactly 1)
+                    fcfg[F_ETA0] = eta0 * (fit_epochs + epoch + 1.0) ** -decay
+                    model.state["fit_epochs"] = fit_epochs + epoch + 1
                 order = np.arange(n, dtype=np.int64)
                 if self.shuffle:
                     rng.shuffle(order)

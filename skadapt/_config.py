@@ -162,6 +162,15 @@ def batch_size(est, n_samples):
     return min(est.batch_size, n_samples), est.batch_size > n_samples
 
 
+def epoch_decay(est, batch_size):
+    """The exponent of the step's decay over fit's epochs (``est.epoch_decay``) for a
+    call that learns in batches of ``batch_size``: ``"auto"`` is 0.5 online (batch size
+    1), 0 (a constant step) otherwise."""
+    if est.epoch_decay == "auto":
+        return 0.5 if batch_size == 1 else 0.0
+    return est.epoch_decay
+
+
 def base_step(est):
     """The step ``eta0`` the rule multiplies its direction by: ``learning_rate_init``, or
     for ``base="adagrad"`` that over ``sqrt(1 - beta_2)``, so that the leaky sum's step

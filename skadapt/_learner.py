@@ -54,6 +54,7 @@ def fresh_state(est, sizes, n_params, dtype, rng, direct, keep=None):
         "drift_detected": np.empty(0, np.int64),
         "rng": rng,
         "clock_on": _config.clock_on(est),
+        "fit_epochs": 0,  # the epochs of fit the step has decayed over (epoch_decay)
     }
     views(state)["gain"][...] = 1.0
     if keep is not None:

@@ -119,32 +119,33 @@ def base_step(est):
 
 
 def _sgd(ref, g):
-    ref.params -= ref.est.learning_rate_init * g
+    ref.params -= ref.rate() * g
 
 
 def _momentum(ref, g):
     e = ref.est
-    ref.m = e.momentum * ref.m - e.learning_rate_init * g
+    ref.m = e.momentum * ref.m - ref.rate() * g
     ref.params += ref.m
 
 
 def _nesterov(ref, g):
     e = ref.est
-    ref.m = e.momentum * ref.m - e.learning_rate_init * g
-    ref.params += e.momentum * ref.m - e.learning_rate_init * g
+    ref.m = e.momentum * ref.m - ref.rate() * g
+    ref.params += e.momentum * ref.m - ref.rate() * g
 
 
-def _adam_rate(ref):
-    """Adam's bias-corrected step of update number ``ref.n_updates``."""
+def _adam_rate(ref, rate):
+    """Adam's bias-corrected step of update number ``ref.n_updates``, for the base step
+    ``rate``."""
     e, s = ref.est, ref.n_updates
-    return e.learning_rate_init * np.sqrt(1 - e.beta_2**s) / (1 - e.beta_1**s)
+    return rate * np.sqrt(1 - e.beta_2**s) / (1 - e.beta_1**s)
 
 
 def _adam(ref, g):
     e = ref.est
     ref.m = e.beta_1 * ref.m + (1 - e.beta_1) * g
     ref.v = e.beta_2 * ref.v + (1 - e.beta_2) * g**2
-    ref.params -= _adam_rate(ref) * ref.m / (np.sqrt(ref.v) + e.epsilon)
+    ref.params -= _adam_rate(ref, ref.rate()) * ref.m / (np.sqrt(ref.v) + e.epsilon)
 
 
 def _base_step(ref):
@@ -156,14 +157,14 @@ def _adam_step(ref):
     before the first update."""
     if ref.n_updates == 0:
         return _base_step(ref)
-    return _adam_rate(ref) / (np.sqrt(ref.v) + ref.est.epsilon)
+    return _adam_rate(ref, ref.est.learning_rate_init) / (np.sqrt(ref.v) + ref.est.epsilon)
 
 
 def _adagrad(ref, g):
     """Duchi, Hazan and Singer (2011): each weight's step over the root of the sum of its
     squared gradients."""
     ref.v = ref.v + g**2
-    ref.params -= ref.est.learning_rate_init * g / (np.sqrt(ref.v) + ref.est.epsilon)
+    ref.params -= ref.rate() * g / (np.sqrt(ref.v) + ref.est.epsilon)
 
 
 def _adagrad_step(ref):
@@ -223,6 +224,7 @@ class ReferenceLearner:
         self.v = np.zeros(n)  # second moment / rms mean
         self.t = 0
         self.n_updates = 0
+        self.step_factor = 1.0
         n_layered = sum(sizes[l] * sizes[l + 1] + sizes[l + 1] for l in range(len(sizes) - 1))
         direct = params.size > n_layered
         self.n_layered = n_layered
@@ -253,7 +255,15 @@ class ReferenceLearner:
             gain = 1 + (gain - 1) * np.exp(-(self.t - self.last) / self.cfg["tau"])
         return eta * gain[self.group]
 
-    def train(self, X, y, sw, order, batch_size):
+    def rate(self):
+        """The base step of this epoch's updates: ``learning_rate_init`` times the
+        epoch's factor (``epoch_decay``)."""
+        return self.est.learning_rate_init * self.step_factor
+
+    def train(self, X, y, sw, order, batch_size, step_factor=1.0):
+        """One epoch over ``order``; ``step_factor`` multiplies every base step of it
+        (``fit``'s epoch ``e`` has ``e ** -epoch_decay``), not the step sizes reported."""
+        self.step_factor = step_factor
         total = 0.0
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
@@ -304,7 +314,7 @@ class ReferenceLearner:
     def update(self, G, scale, weight):
         e = self.est
         w = self.params
-        eta = base_step(e)
+        eta = base_step(e) * self.step_factor
         gd = G * scale
         g = gd + e.alpha * scale * w * self.is_weight
         if e.rule in BASELINES:

@@ -695,14 +695,15 @@ def test_feature_names_mismatch_in_partial_fit_leaves_the_model_unchanged():
 
 
 def test_a_fit_that_learns_nothing_warns_and_says_what_to_try():
-    """Raw wine (features up to 1,680) on sigmoid units with the RMS step, without input
-    scaling or direct path, trains to the majority rate: a ConvergenceWarning says so, and
-    what to try; the default learns it, silently; partial_fit (a stream's first steps)
-    never warns of it."""
+    """Raw wine (features up to 1,680) on sigmoid units with the RMS step, constant over
+    the epochs, without input scaling or direct path, trains to the majority rate: a
+    ConvergenceWarning says so, and what to try; the default learns it, silently;
+    partial_fit (a stream's first steps) never warns of it."""
     from sklearn.datasets import load_wine
 
     Xw, yw = load_wine(return_X_y=True)
-    old = dict(activation="sigmoid", base="rms", input_scaling=None, direct_path=False)
+    old = dict(activation="sigmoid", base="rms", input_scaling=None, direct_path=False,
+               epoch_decay=0.0)
     bad = DendriticClassifier(**old, random_state=0)
     with pytest.warns(ConvergenceWarning, match="learned nothing beyond the class freq"):
         bad.fit(Xw, yw)
@@ -739,7 +740,7 @@ def test_a_fit_whose_hidden_units_saturate_warns():
     Xm, ym = make_moons(500, noise=0.2, random_state=0)
     with pytest.warns(ConvergenceWarning, match="hidden units are saturated"):
         DendriticClassifier(activation="sigmoid", base="rms", input_scaling=None,
-                            random_state=0).fit(Xm * 1000, ym)
+                            epoch_decay=0.0, random_state=0).fit(Xm * 1000, ym)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         DendriticClassifier(random_state=0).fit(Xm * 1000, ym)

@@ -52,12 +52,14 @@ def test_same_random_state_gives_identical_weights(digits, rule):
      dict(rule="adam"), dict(rule="rprop", batch_size=4)],
 )
 def test_fit_equals_repeated_partial_fit(digits, params, shuffle):
-    """Bit for bit, with an exact input transform (max_abs: powers of two); the default's
-    centring of dense features is folded into the biases at every call, which rounds
+    """Bit for bit, with an exact input transform (max_abs: powers of two) and a step
+    constant over fit's epochs (partial_fit never decays it; see
+    test_fit_decays_the_step_over_its_epochs); the default's centring of dense features is
+    folded into the biases at every call, which rounds
     (test_fit_and_repeated_partial_fit_agree_with_centred_inputs)."""
     X, y = digits[0][:200], digits[1][:200]
     kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=shuffle, random_state=0,
-              input_scaling="max_abs", **params)
+              input_scaling="max_abs", epoch_decay=0.0, **params)
     fitted = DendriticClassifier(max_iter=3, **kw).fit(X, y)
     inc = DendriticClassifier(**kw)
     for _ in range(3):
@@ -71,7 +73,8 @@ def test_fit_equals_repeated_partial_fit(digits, params, shuffle):
 def test_fit_and_repeated_partial_fit_agree_with_centred_inputs(digits):
     X, y = digits[0][:200], digits[1][:200]
     X = X + 1.0  # every feature dense: the default centres it
-    kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0)
+    kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0,
+              epoch_decay=0.0)
     fitted = DendriticClassifier(max_iter=3, **kw).fit(X, y)
     assert np.all(fitted.input_offset_ != 0)
     inc = DendriticClassifier(**kw)
@@ -79,6 +82,35 @@ def test_fit_and_repeated_partial_fit_agree_with_centred_inputs(digits):
         inc.partial_fit(X, y, classes=np.unique(y))
     np.testing.assert_allclose(inc._params, fitted._params, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(inc.predict_proba(X), fitted.predict_proba(X), atol=1e-9)
+
+
+@pytest.mark.parametrize("decay", [0.5, "auto", 1.0])
+def test_fit_decays_the_step_over_its_epochs(digits, decay):
+    """fit's epoch e steps with learning_rate_init * e ** -epoch_decay ("auto": 0.5
+    online): the weights of partial_fit calls given those rates, bit for bit (base="rms",
+    whose eta0 is learning_rate_init itself); a partial_fit after the fit is not decayed."""
+    X, y = digits[0][:200], digits[1][:200]
+    power = 0.5 if decay == "auto" else decay
+    kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0,
+              input_scaling="max_abs", base="rms", learning_rate_init=0.01)
+    fitted = DendriticClassifier(max_iter=3, epoch_decay=decay, **kw).fit(X, y)
+    inc = DendriticClassifier(**kw)
+    for e in (1, 2, 3):
+        inc.set_params(learning_rate_init=0.01 * e**-power)
+        inc.partial_fit(X, y, classes=np.unique(y))
+    _params_equal(fitted, inc)
+    assert fitted._state["fit_epochs"] == 3
+    constant = DendriticClassifier(max_iter=3, epoch_decay=0.0, **kw).fit(X, y)
+    assert not np.array_equal(constant._params, fitted._params)
+    # partial_fit: the undecayed rate, and it does not count as an epoch of fit
+    inc.set_params(learning_rate_init=0.01).partial_fit(X, y)
+    fitted.partial_fit(X, y)
+    _params_equal(fitted, inc)
+    assert fitted._state["fit_epochs"] == 3
+    # mini-batches ("auto": a constant step)
+    mini = dict(kw, batch_size=20, max_iter=2)
+    auto = DendriticClassifier(**mini).fit(X, y)
+    _params_equal(auto, DendriticClassifier(epoch_decay=0.0, **mini).fit(X, y))
 
 
 def test_warm_start_continues_where_fit_stopped(digits):

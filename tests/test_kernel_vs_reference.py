@@ -121,8 +121,11 @@ def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False,
         X = (X - shift) / scale
         _input_weights_to_network(params, sizes, shift, scale)  # the kernel's weights
     curve = []
-    for _ in range(3):
-        curve.append(ref.train(X, y, sw, order, batch_size) / len(y))
+    # fit's epochs: the step decays as (epoch + 1) ** -epoch_decay ("auto": 0.5 online)
+    decay = est.epoch_decay if est.epoch_decay != "auto" else 0.5 if batch_size == 1 else 0.0
+    for epoch in range(3):
+        factor = (epoch + 1.0) ** -decay
+        curve.append(ref.train(X, y, sw, order, batch_size, factor) / len(y))
     rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (2e-4, 1e-5)
     close = dict(rtol=rtol, atol=atol)
     np.testing.assert_allclose(params, ref.params, **close)
@@ -426,6 +429,7 @@ def test_online_update_of_few_active_relu_units_matches_reference(cfg, hidden, d
     X = rng.uniform(0.0, 1.0, (40, 12))
     X[rng.rand(40, 12) < 0.3] = 0.0
     y = np.arange(40) % 3
+    cfg = dict(cfg, epoch_decay=0.0)  # (the rates make the units die at a constant step)
     est = _assert_matches_reference(cfg, hidden, "relu", 1, seed=3, data=(X, y, np.ones(40)),
                                     dtype=dtype)
     Xs = (X - est.input_offset_) / est.input_scale_
