@@ -962,16 +962,20 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 st.pop(key, None)
             return (*before, np.zeros(n_features), np.ones(n_features))
         stats = st.get("in_stats")
-        stats = _merge_input_stats(np.zeros((5, n_features)) if stats is None else stats,
-                                   batch_stats)
-        max_abs, n, nnz, mean, m2 = stats
+        stats = _merge_input_stats(
+            np.zeros((N_INPUT_STATS, n_features)) if stats is None else _full_input_stats(stats),
+            batch_stats)
+        max_abs, n, nnz, mean, m2, x_max, x_min = stats
         scale = max_abs
         shift = np.zeros(n_features)
         share = _CENTRED_SHARE.get(self.input_scaling)
         if share is not None and not sp.issparse(X):  # (a sparse matrix is never centred)
             dense = nnz >= share * n
             shift[dense] = mean[dense]
-            scale = np.where(dense, np.sqrt(m2 / n), scale)
+            # the standard deviation, or a share of the largest deviation from the mean
+            # where that is larger (a heavy tail: no centred input beyond the bound)
+            deviation = np.maximum(x_max - mean, mean - x_min) / _CENTRED_BOUND
+            scale = np.where(dense, np.maximum(np.sqrt(m2 / n), deviation), scale)
         # each scale rounded up to a power of two (1 for none): folding it into the weights
         # and out again at every call is then exact, and cannot drift by rounding
         frac, exp = np.frexp(np.where(scale > 0, scale, 1.0))
@@ -1349,6 +1353,12 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
 # this share of the examples seen is centred ("auto": a feature with more zeros keeps
 # them, they are no events; "standard": every feature)
 _CENTRED_SHARE = {"auto": 0.9, "standard": 0.0}
+# A centred feature is divided by its standard deviation, or by its largest deviation from
+# the mean over this bound where that is larger: no centred input is beyond +-3 (a heavy
+# tail, e.g. a pixel that is rarely on, standardised, would otherwise reach 50 and more)
+_CENTRED_BOUND = 3.0
+# Rows of the running input statistics (see _input_batch_stats)
+N_INPUT_STATS = 7
 # The change detector's tolerance (the rise of the error probability over its running
 # mean that is not yet evidence of a change), and the most changes one epoch can log.
 _DRIFT_TOLERANCE = 0.05
@@ -1367,31 +1377,47 @@ _DRIFT_LOG = 65
 
 def _input_batch_stats(X):
     """The statistics of X that the running ones are made of: ``(largest |x|, number of
-    examples, of non-zeros, mean, sum of squared deviations from it)`` of each column."""
+    examples, of non-zeros, mean, sum of squared deviations from it, largest x, smallest
+    x)`` of each column."""
     n = X.shape[0]
     if sp.issparse(X):
         max_abs = abs(X).max(axis=0).toarray().ravel() if X.nnz else np.zeros(X.shape[1])
         nnz = np.bincount(X.indices, weights=X.data != 0, minlength=X.shape[1])
         mean = np.asarray(X.mean(axis=0)).ravel()
         m2 = np.maximum(np.asarray(X.multiply(X).sum(axis=0)).ravel() - n * mean**2, 0.0)
+        x_max, x_min = max_abs, -max_abs  # (bounds: a sparse matrix is never centred)
     else:  # passes over X without a temporary of its size (a third of the time)
-        max_abs = np.maximum(X.max(axis=0), -X.min(axis=0)).astype(np.float64)
+        x_max = X.max(axis=0).astype(np.float64)
+        x_min = X.min(axis=0).astype(np.float64)
+        max_abs = np.maximum(x_max, -x_min)
         nnz = np.count_nonzero(X, axis=0)
         mean = X.sum(axis=0, dtype=np.float64) / n
         m2 = np.maximum(np.einsum("ij,ij->j", X, X, dtype=np.float64) - n * mean**2, 0.0)
-    return max_abs, n, nnz, mean, m2
+    return max_abs, n, nnz, mean, m2, x_max, x_min
 
 
 def _merge_input_stats(stats, batch):
-    """The running statistics ``stats`` (5, n_features; zeros for none) after the examples
-    whose :func:`_input_batch_stats` are ``batch`` (Chan et al.'s pairwise update); a new
-    array."""
-    old_max, n_a, old_nnz, mean_a, m2_a = stats
-    max_abs, n_b, nnz, mean_b, m2_b = batch
+    """The running statistics ``stats`` (``N_INPUT_STATS``, n_features; zeros for none)
+    after the examples whose :func:`_input_batch_stats` are ``batch`` (Chan et al.'s
+    pairwise update); a new array."""
+    old_max, n_a, old_nnz, mean_a, m2_a, old_hi, old_lo = stats
+    max_abs, n_b, nnz, mean_b, m2_b, hi, lo = batch
     n = n_a + n_b
     delta = mean_b - mean_a
+    seen = n_a > 0  # (zeros for none are no values)
     return np.array([np.maximum(old_max, max_abs), n, old_nnz + nnz,
-                     mean_a + delta * (n_b / n), m2_a + m2_b + delta**2 * (n_a * n_b / n)])
+                     mean_a + delta * (n_b / n), m2_a + m2_b + delta**2 * (n_a * n_b / n),
+                     np.where(seen, np.maximum(old_hi, hi), hi),
+                     np.where(seen, np.minimum(old_lo, lo), lo)])
+
+
+def _full_input_stats(stats):
+    """``stats`` with every row of ``N_INPUT_STATS``: those of an earlier version (5 rows,
+    no largest and smallest values) get the mean as both, so that the deviations seen from
+    now on decide the bound (as the earlier version, the standard deviation until then)."""
+    if stats.shape[0] == N_INPUT_STATS:
+        return stats
+    return np.vstack([stats, stats[3], stats[3]])
 
 
 def _softmax(z):

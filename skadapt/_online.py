@@ -35,14 +35,15 @@ def _add_rows(a, n_in, params, wo, n_out, z):
 
 
 @njit(cache=True, error_model="numpy")
-def observe(x, stats, shift, inv_scale, centred_share):
-    """Count the example ``x`` in the running input statistics ``stats`` (5, n_features:
-    largest ``|x|``, examples, non-zeros, mean, sum of squared deviations), and write the
-    input transform they give into ``shift`` and ``inv_scale`` (the network sees
-    ``(x - shift) * inv_scale``; divisors rounded up to powers of two; a feature
-    non-zero in at least ``centred_share`` of the examples (the estimator's
-    ``_CENTRED_SHARE`` of its ``input_scaling``; ``inf`` for none) is centred on its mean
-    and divided by its standard deviation). All in place.
+def observe(x, stats, shift, inv_scale, centred_share, centred_bound):
+    """Count the example ``x`` in the running input statistics ``stats`` (7, n_features:
+    largest ``|x|``, examples, non-zeros, mean, sum of squared deviations, largest and
+    smallest ``x``), and write the input transform they give into ``shift`` and
+    ``inv_scale`` (the network sees ``(x - shift) * inv_scale``; divisors rounded up to
+    powers of two; a feature non-zero in at least ``centred_share`` of the examples (the
+    estimator's ``_CENTRED_SHARE`` of its ``input_scaling``; ``inf`` for none) is centred
+    on its mean and divided by its standard deviation, or by its largest deviation from
+    the mean over ``centred_bound`` where that is larger). All in place.
 
     Returns False, changing nothing, if some value of ``x`` is not finite.
     """
@@ -65,11 +66,16 @@ def observe(x, stats, shift, inv_scale, centred_share):
         delta = v - stats[3, j]
         stats[3, j] = stats[3, j] + delta * w_new
         stats[4, j] = (stats[4, j] + 0.0) + delta * delta * w_old
+        if n_a == 0.0 or v > stats[5, j]:
+            stats[5, j] = v
+        if n_a == 0.0 or v < stats[6, j]:
+            stats[6, j] = v
         scale = stats[0, j]
         s = 0.0
         if stats[2, j] >= centred_share * n:
             s = stats[3, j]
-            scale = math.sqrt(stats[4, j] / n)
+            scale = max(math.sqrt(stats[4, j] / n),
+                        max(stats[5, j] - s, s - stats[6, j]) / centred_bound)
         # rounded up to a power of two (1 for none), as np.frexp / np.ldexp do it
         p = 1.0
         if scale > 0.0:

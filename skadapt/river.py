@@ -20,7 +20,16 @@ from river import base
 from sklearn.utils import check_random_state
 
 from . import _config, _numba_cache, _online
-from ._classifier import _CENTRED_SHARE, _DRIFT_LOG, _DRIFT_TOLERANCE, _EMPTY_INT, _NO_LABELS
+from ._classifier import (
+    _CENTRED_BOUND,
+    _CENTRED_SHARE,
+    _DRIFT_LOG,
+    _DRIFT_TOLERANCE,
+    _EMPTY_INT,
+    _NO_LABELS,
+    N_INPUT_STATS,
+    _full_input_stats,
+)
 from ._classifier import DendriticClassifier as _SklearnClassifier
 from ._kernel import (
     D_THRESHOLD,
@@ -355,7 +364,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
             args = self._read_new(x, row)
         if self.input_scaling is not None and not _online.observe(
                 row, self._stats, args[_A_SHIFT], args[_A_SCALE],
-                self._centred_share):
+                self._centred_share, _CENTRED_BOUND):
             raise ValueError(f"Feature values must be finite; got {x!r}.")
         args[_A_Y][0] = k
         entry = _ENTRY.get(self._kernel)
@@ -507,7 +516,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
             "counters": np.zeros(2, np.int64),
             "drift": drift,
         }
-        self._stats = np.zeros((5, n))
+        self._stats = np.zeros((N_INPUT_STATS, n))
         self._shift = np.zeros(n)
         self._inv_scale = np.ones(n)
         self.feature_names_in_ = names
@@ -559,7 +568,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
         st["glast"] = grow_g(st["glast"], t)
         n_old, n_new = old[0], sizes[0]
         if n_new > n_old:
-            extra = np.zeros((5, n_new - n_old))
+            extra = np.zeros((N_INPUT_STATS, n_new - n_old))  # (all zeros so far)
             extra[1] = self._stats[1, 0] if n_old else 0.0  # (the examples seen: zeros)
             self._stats = np.hstack([self._stats, extra])
             self._shift = np.concatenate([self._shift, np.zeros(n_new - n_old)])
@@ -611,6 +620,8 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
         self.__dict__.update(state)
         if "_centred_share" not in state:  # (a pickle of an earlier version)
             self._run_settings()
+        if self._stats is not None:  # (an earlier version's: 5 rows)
+            self._stats = _full_input_stats(self._stats)
         if self._args:
             self._rebuild()
         else:
@@ -653,7 +664,8 @@ def _warm_helpers():
     if _HELPERS_READY[0]:
         return
     one, row = np.ones(1), np.zeros(1)
-    _numba_cache.call(_online.observe, row, np.zeros((5, 1)), row.copy(), one.copy(), 0.9)
+    _numba_cache.call(_online.observe, row, np.zeros((N_INPUT_STATS, 1)), row.copy(),
+                      one.copy(), 0.9, _CENTRED_BOUND)
     sizes = np.array([1, 1], np.int64)
     offsets = np.zeros(1, np.int64)
     _numba_cache.call(_online.predict_proba_row, row, row.copy(), one, np.zeros(2), sizes,

@@ -75,15 +75,16 @@ def _expected_input_transform(X, how, sparse):
     """``(shift, scale)`` of ``input_scaling`` for the training data X, written from its
     definition: the largest ``|x|``; on dense input, with ``"auto"`` the mean and standard
     deviation of the columns non-zero in >= 90% of rows, with ``"standard"`` of every
-    column; each scale rounded up to a power of two (1 for a column of zeros or a constant
-    one)."""
+    column, the deviation at least a third of the largest ``|x - mean|``; each scale
+    rounded up to a power of two (1 for a column of zeros or a constant one)."""
     scale = np.abs(X).max(axis=0)
     shift = np.zeros(X.shape[1])
     if how in ("auto", "standard") and not sparse:
         share = 0.9 if how == "auto" else 0.0
         dense = np.count_nonzero(X, axis=0) >= share * X.shape[0]
         shift[dense] = X.mean(axis=0)[dense]
-        scale[dense] = X.std(axis=0)[dense]
+        bound = np.abs(X - X.mean(axis=0)).max(axis=0) / 3
+        scale[dense] = np.maximum(X.std(axis=0), bound)[dense]
     scale = np.array([2.0 ** np.ceil(np.log2(v)) if v > 0 else 1.0 for v in scale])
     return shift, scale
 
@@ -290,12 +291,19 @@ def test_input_scaling_matches_reference(cfg, hidden, batch_size, sparse, dtype,
     sees them (divided by their largest ``|x|``; with ``"auto"``, the dense columns
     standardised; with ``"standard"``, every column of dense input), exactly as the
     reference does on the transformed data. Two of the six columns are dense, one of them
-    constant (its centred input is always zero); the others are 40% zeros."""
+    constant (its centred input is always zero), the other with a heavy tail (one value
+    far out: centred, it is divided by a third of that deviation, not by its standard
+    deviation); the others are 40% zeros."""
     X, y, sw = _data(8)
     X[:, 0] = np.random.RandomState(0).uniform(100, 300, X.shape[0])
+    X[0, 0] = 3000.0
     X[:, 3] = -7.0
-    _assert_matches_reference(dict(cfg, input_scaling=how), hidden, "sigmoid", batch_size,
-                              sparse, seed=8, dtype=dtype, data=(X, y, sw))
+    est = _assert_matches_reference(dict(cfg, input_scaling=how), hidden, "sigmoid",
+                                    batch_size, sparse, seed=8, dtype=dtype, data=(X, y, sw))
+    if how != "max_abs" and not sparse:
+        deviation = np.abs(X[:, 0] - X[:, 0].mean()).max()
+        assert deviation / 3 > 2 * X[:, 0].std()  # (the bound is what decides)
+        assert deviation / 3 <= est.input_scale_[0] < 2 * deviation / 3
 
 
 def test_input_scaling_keeps_the_scaled_weights_when_a_scale_grows():
