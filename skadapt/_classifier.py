@@ -95,13 +95,15 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         - ``"auto"``: as ``"max_abs"``, except that a feature that is non-zero
           in at least 90% of the examples seen (a dense feature of dense input)
           is centred on its running mean and divided by its running standard
-          deviation, as ``StandardScaler`` would; sparse input is never centred.
-        - ``"standard"``: every feature of dense input centred and divided by its
-          running standard deviation (``StandardScaler`` kept by the learner, for
-          dense features with many zeros too: 0/1 indicators, ordinal codes);
-          sparse input as ``"max_abs"``. The zeros become non-zero inputs, which
-          the kernel can no longer skip. For a stream of such features learnt in
-          one pass (issue 19's online configuration, doc/streams.md).
+          deviation, as ``StandardScaler`` would, or by a third of its largest
+          deviation from the mean where that is larger (a heavy tail: no centred
+          input goes beyond +-3); sparse input is never centred.
+        - ``"standard"``: every feature of dense input centred and divided as
+          with ``"auto"`` (``StandardScaler`` kept by the learner, for dense
+          features with many zeros too: 0/1 indicators, ordinal codes); sparse
+          input as ``"max_abs"``. The zeros become non-zero inputs, which the
+          kernel can no longer skip. For a stream of such features learnt in one
+          pass (issue 19's online configuration, doc/streams.md).
         - None: the network sees the raw features.
 
         Each divisor is rounded up to a power of two (exact in floating point).

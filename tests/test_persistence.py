@@ -163,6 +163,26 @@ def test_loading_another_skadapt_versions_pickle_warns(digits):
     assert "_skadapt_version" not in loaded.__dict__
 
 
+def test_input_statistics_of_an_earlier_version_keep_learning(digits):
+    """An earlier version kept 5 rows of input statistics (no largest and smallest
+    values): a model with them keeps learning, and its statistics get the two rows (the
+    mean as both, so that the values seen from then on decide the bound)."""
+    X, y = digits
+    X = X + 1.0  # every feature dense: centred, so the bound applies
+    clf = DendriticClassifier((10,), max_iter=2, random_state=0).fit(X, y)
+    old = copy.deepcopy(clf)
+    old._state["in_stats"] = old._state["in_stats"][:5].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        old.partial_fit(X[:50], y[:50])
+    stats = old._state["in_stats"]
+    assert stats.shape == clf._state["in_stats"].shape
+    mean_before = clf._state["in_stats"][3]
+    np.testing.assert_array_equal(stats[5], np.maximum(X[:50].max(axis=0), mean_before))
+    np.testing.assert_array_equal(stats[6], np.minimum(X[:50].min(axis=0), mean_before))
+    assert np.isfinite(old._params).all()
+
+
 def test_state_edited_or_without_a_version_warns(digits):
     clf = _fitted(digits)
     for original in ("0.0.1", None):

@@ -237,6 +237,23 @@ def test_pickle_round_trip_keeps_learning_the_same(phishing):
     assert model._state["params"].tobytes() == copy._state["params"].tobytes()
 
 
+def test_pickle_of_an_earlier_version_keeps_learning(phishing):
+    """An earlier version's model kept 5 rows of input statistics: unpickled, it gets the
+    largest and smallest values (the mean as both) and keeps learning."""
+    model = DendriticClassifier(hidden_layer_sizes=(10,), input_scaling="standard", seed=0)
+    for x, y in phishing[:50]:
+        model.learn_one(x, y)
+    state = model.__getstate__()
+    state["_stats"] = state["_stats"][:5].copy()
+    old = DendriticClassifier.__new__(DendriticClassifier)
+    old.__setstate__(state)
+    assert old._stats.shape == model._stats.shape
+    np.testing.assert_array_equal(old._stats[5], old._stats[3])
+    for x, y in phishing[50:60]:
+        old.learn_one(x, y)
+    assert np.isfinite(old._state["params"]).all()
+
+
 def test_parameters_are_checked_and_shared_with_the_sklearn_estimator():
     with pytest.raises(ValueError, match="trace_decay"):
         DendriticClassifier(trace_decay=1.5)
