@@ -978,9 +978,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             # where that is larger (a heavy tail: no centred input beyond the bound)
             deviation = np.maximum(x_max - mean, mean - x_min) / _CENTRED_BOUND
             scale = np.where(dense, np.maximum(np.sqrt(m2 / n), deviation), scale)
-        # each scale rounded up to a power of two (1 for none): folding it into the weights
-        # and out again at every call is then exact, and cannot drift by rounding
-        frac, exp = np.frexp(np.where(scale > 0, scale, 1.0))
+        # each scale rounded up to a power of two (1 for none, and for one below the
+        # smallest normal number, whose reciprocal would overflow): folding it into the
+        # weights and out again at every call is then exact, and cannot drift by rounding
+        frac, exp = np.frexp(np.where(scale >= _SMALLEST_SCALE, scale, 1.0))
         scale = np.ldexp(1.0, np.where(frac == 0.5, exp - 1, exp))
         st["in_stats"] = stats
         st["in_transform"] = (shift, scale)
@@ -1361,6 +1362,8 @@ _CENTRED_SHARE = {"auto": 0.9, "standard": 0.0}
 _CENTRED_BOUND = 3.0
 # Rows of the running input statistics (see _input_batch_stats)
 N_INPUT_STATS = 7
+# The smallest scale of an input: the smallest normal float64 (skadapt._online repeats it)
+_SMALLEST_SCALE = float(np.finfo(np.float64).tiny)
 # The change detector's tolerance (the rise of the error probability over its running
 # mean that is not yet evidence of a change), and the most changes one epoch can log.
 _DRIFT_TOLERANCE = 0.05

@@ -16,6 +16,9 @@ import math
 import numpy as np
 from numba import njit
 
+# the smallest scale of an input (the smallest normal float64; a smaller one's reciprocal
+# would overflow): skadapt._classifier's _SMALLEST_SCALE, repeated for the same reason
+_SMALLEST_SCALE = 2.2250738585072014e-308
 # the activation codes of skadapt._rules (ACT_SIGMOID, ACT_RELU, ACT_TANH), repeated here
 # so that this module's cache depends on this file only (tests/test_river.py checks them)
 _SIGMOID = 0
@@ -76,9 +79,10 @@ def observe(x, stats, shift, inv_scale, centred_share, centred_bound):
             s = stats[3, j]
             scale = max(math.sqrt(stats[4, j] / n),
                         max(stats[5, j] - s, s - stats[6, j]) / centred_bound)
-        # rounded up to a power of two (1 for none), as np.frexp / np.ldexp do it
+        # rounded up to a power of two (1 for none or below the smallest normal number),
+        # as np.frexp / np.ldexp do it
         p = 1.0
-        if scale > 0.0:
+        if scale >= _SMALLEST_SCALE:
             frac, ex = math.frexp(scale)
             p = math.ldexp(1.0, ex - 1 if frac == 0.5 else ex)
         shift[j] = s

@@ -15,7 +15,7 @@ river = pytest.importorskip("river")
 from river import checks, datasets  # noqa: E402
 
 from skadapt import DendriticClassifier as SklearnClassifier  # noqa: E402
-from skadapt import DivergenceError, _online, _rules  # noqa: E402
+from skadapt import DivergenceError, _classifier, _online, _rules  # noqa: E402
 from skadapt.river import DendriticClassifier  # noqa: E402
 
 
@@ -46,6 +46,7 @@ def test_river_estimator_checks(params):
 
 def test_constants_shared_with_the_kernel_and_the_estimator_agree():
     assert (_online._SIGMOID, _online._RELU) == (_rules.ACT_SIGMOID, _rules.ACT_RELU)
+    assert _online._SMALLEST_SCALE == _classifier._SMALLEST_SCALE == np.finfo(float).tiny
 
 
 def _learn_both(stream, names, classes, **params):
