@@ -468,15 +468,15 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
     Units with a zero delta (ReLU units that are off for this example, most of a
     one-pass ReLU layer) are no events either: a layer with no non-zero delta is
     skipped, and one where at most a quarter of the deltas are non-zero has the weights
-    of its active units gathered into ``work`` (:func:`_gather_active`; from all its rows,
-    consecutive or not, so that the rule's vector loop runs on one long block), stepped
-    there as events and written back, so the rule runs on the events only. The numbers
-    are the same.
+    of its active units gathered into ``work`` (:func:`_active_positions` and
+    :func:`_to_buffers`; from all its rows, consecutive or not, so that the rule's vector loop
+    runs on one long block), stepped there as events and written back to the same
+    positions, so the rule runs on the events only. The numbers are the same.
     """
     n_layers = sizes.shape[0] - 1
     rule = icfg[I_RULE]
     alpha = fcfg[F_ALPHA]
-    wbuf, pbuf, gsbuf, lbuf, active, zero_row = work
+    wbuf, pbuf, gsbuf, lbuf, active, pos_buf, zero_row = work
     no_rows = zero_row[:0]
     n_params = params.shape[0]
     per_param = (pstate.shape[1] == n_params and gstate.shape[1] == n_params
@@ -560,65 +560,71 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
             g = gbuf[:n_el]
             # one call site of the (inlined) rule dispatch, on the buffers or in place
             if compact:
-                _gather_active(params, pstate, gstate, glast, offset, n_out, rows,
-                               active[:n_act], wbuf, pbuf, gsbuf, lbuf, state)
+                pos = pos_buf[:_active_positions(offset, n_out, rows, active[:n_act], pos_buf)]
+                _to_buffers(params, pstate, gstate, glast, pos, wbuf, pbuf, gsbuf, lbuf, state)
                 w, ps, gs, gl, lo = wbuf[:n_el], pbuf, gsbuf, lbuf, 0
             else:
                 w, ps, gs, gl, lo = params[row : row + n_el], pstate, gstate, glast, row
             update_row(w, g, ps, gs, gl, lo, lo + n_el, 1.0, decay, t, weight, scalar, icfg,
                        fcfg, all_events, False)
             if compact:
-                _scatter_active(params, pstate, gstate, glast, offset, n_out, rows,
-                                active[:n_act], wbuf, pbuf, gsbuf, lbuf, state)
+                _from_buffers(params, pstate, gstate, glast, pos, wbuf, pbuf, gsbuf, lbuf,
+                              state)
 
 
 @njit(cache=True, error_model="numpy")
-def _gather_active(params, pstate, gstate, glast, offset, n_out, rows, active, wbuf, pbuf,
-                   gsbuf, lbuf, state):
-    """Copy the parameters of the active units (positions ``active``) of the rows
-    ``rows`` of a matrix of ``n_out`` columns at ``offset`` into the buffers (in that
-    order), with the state the rule reads: ``state`` is ``(pstate, gstate, glast)`` as
-    flags; :func:`_scatter_active` writes them back."""
-    with_p, with_g, with_l = state
+def _active_positions(offset, n_out, rows, active, pos):
+    """Write into ``pos`` the positions of the active units (``active``) of the rows ``rows``
+    of a matrix of ``n_out`` columns at ``offset``, row after row; return their number."""
     m = 0
     for b in range(rows.shape[0]):
         base = offset + rows[b] * n_out
         for s in range(active.shape[0]):
-            e = base + active[s]
-            wbuf[m] = params[e]
-            if with_p:
-                pbuf[0, m] = pstate[0, e]
-                pbuf[1, m] = pstate[1, e]
-            if with_g:
-                gsbuf[0, m] = gstate[0, e]
-                gsbuf[1, m] = gstate[1, e]
-            if with_l:
-                lbuf[m] = glast[e]
+            pos[m] = base + active[s]
             m += 1
+    return m
 
 
 @njit(cache=True, error_model="numpy")
-def _scatter_active(params, pstate, gstate, glast, offset, n_out, rows, active, wbuf, pbuf,
-                    gsbuf, lbuf, state):
-    """The inverse of :func:`_gather_active`: the buffers back into their places. (One
-    function that swaps both ways would be shorter, and 5-7% slower per online epoch: a
-    swap reads and writes both sides.)"""
+def _to_buffers(params, pstate, gstate, glast, pos, wbuf, pbuf, gsbuf, lbuf, state):
+    """The parameters at the positions ``pos``, and their state, into the buffers."""
+    _exchange(params, pstate, gstate, glast, pos, wbuf, pbuf, gsbuf, lbuf, state, True)
+
+
+@njit(cache=True, error_model="numpy")
+def _from_buffers(params, pstate, gstate, glast, pos, wbuf, pbuf, gsbuf, lbuf, state):
+    """The buffers back into the positions ``pos`` (:func:`_to_buffers`' inverse)."""
+    _exchange(params, pstate, gstate, glast, pos, wbuf, pbuf, gsbuf, lbuf, state, False)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _exchange(params, pstate, gstate, glast, pos, wbuf, pbuf, gsbuf, lbuf, state, gather):
+    """Copy the parameters at the positions ``pos`` into the buffers (``gather``), or the
+    buffers back into their places, with the state the rule reads: ``state`` is
+    ``(pstate, gstate, glast)`` as flags. One pass per array, each a plain gather or
+    scatter loop (:func:`_move`). ``gather`` is a constant of the two callers (inlined, so
+    Numba prunes the other direction instead of compiling a literal copy)."""
     with_p, with_g, with_l = state
-    m = 0
-    for b in range(rows.shape[0]):
-        base = offset + rows[b] * n_out
-        for s in range(active.shape[0]):
-            e = base + active[s]
-            params[e] = wbuf[m]
-            if with_p:
-                pstate[0, e] = pbuf[0, m]
-                pstate[1, e] = pbuf[1, m]
-            if with_g:
-                gstate[0, e] = gsbuf[0, m]
-                gstate[1, e] = gsbuf[1, m]
-            if with_l:
-                glast[e] = lbuf[m]
-            m += 1
+    _move(params, wbuf, pos, gather)
+    if with_p:
+        _move(pstate[0], pbuf[0], pos, gather)
+        _move(pstate[1], pbuf[1], pos, gather)
+    if with_g:
+        _move(gstate[0], gsbuf[0], pos, gather)
+        _move(gstate[1], gsbuf[1], pos, gather)
+    if with_l:
+        _move(glast, lbuf, pos, gather)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _move(a, buf, pos, gather):
+    """``buf[m] = a[pos[m]]`` (``gather``) or ``a[pos[m]] = buf[m]`` for every ``m``."""
+    if gather:
+        for m in range(pos.shape[0]):
+            buf[m] = a[pos[m]]
+    else:
+        for m in range(pos.shape[0]):
+            a[pos[m]] = buf[m]
 
 
 # Slots of the change detector's state (``drift``, float64): its two settings, then the
@@ -780,7 +786,8 @@ def _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, or
     gbuf = np.zeros(widest, dt)
     # online_update's buffers for the active units' weights and state
     work = (np.zeros(widest, dt), np.zeros((2, widest), dt), np.zeros((2, widest), gstate.dtype),
-            np.zeros(widest, np.float64), np.zeros(widest, np.int64), np.zeros(1, np.int64))
+            np.zeros(widest, np.float64), np.zeros(widest, np.int64), np.zeros(widest, np.int64),
+            np.zeros(1, np.int64))
     loss_sum = 0.0
     detect = drift[D_THRESHOLD] > 0.0 and w_off.shape[0] > n_layers
     # the detector's loss: a softmax's, or the binary cross-entropies' mean over the labels
