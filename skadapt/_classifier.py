@@ -29,9 +29,6 @@ from ._kernel import (
     D_THRESHOLD,
     D_TOLERANCE,
     STATUS_NONFINITE_LOSS,
-    online_epoch,
-    train_epoch,
-    train_epoch_online,
 )
 from ._network import (
     ACTIVATION_ALIASES,
@@ -925,7 +922,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         drift[D_TOLERANCE] = _DRIFT_TOLERANCE
         drift_log = np.zeros(_DRIFT_LOG, np.int64)
         icfg = net[4]  # (net: sizes, w_off, b_off, g_off, icfg, fcfg)
-        kernel = train_epoch_online if online_epoch(batch_size, icfg) else train_epoch
+        kernel = _learner.EPOCH_KERNELS[_learner.epoch_kernel(batch_size, icfg, net[5])]
         loss_sum, status = _numba_cache.call(
             kernel, *X_args, y_idx, Y, sw, order, batch_size, model.params, *net,
             *model.kernel_state(), drift, drift_log,

@@ -1,5 +1,6 @@
 """The learner's state: the optimiser state of a model being trained, its private copy
-and its commit, and what it reports (``step_sizes_``).
+and its commit, what it reports (``step_sizes_``), and which training kernel trains it
+(:func:`epoch_kernel`).
 
 The estimator (:mod:`skadapt._classifier`) validates, runs the epochs, stops early and
 warns; this module owns the state it trains. The state of a model is one dict (the
@@ -18,12 +19,29 @@ import numpy as np
 
 from . import _config, _numba_cache
 from . import _rules as R
-from ._kernel import N_DRIFT
+from ._kernel import N_DRIFT, online_epoch, train_epoch, train_epoch_online
 from ._kernel import step_sizes as _kernel_step_sizes
+from ._kernel_default import default_epoch, train_epoch_default
 from ._network import direct_block, layout
 
 # The entries of a state dict the kernel takes (the optimiser state and the counters)
 OPTIMISER_ARRAYS = ("pstate", "gstate", "glast")
+
+# The training kernels by name (an estimator or River model keeps the name of its own);
+# all three take the same arguments and give the same numbers where they all apply
+EPOCH_KERNELS = {"train_epoch": train_epoch, "train_epoch_online": train_epoch_online,
+                 "train_epoch_default": train_epoch_default}
+
+
+def epoch_kernel(batch_size, icfg, fcfg):
+    """The name of the training kernel for ``batch_size`` and the configuration ``icfg``,
+    ``fcfg`` (:data:`EPOCH_KERNELS`): the default configuration's flat kernel where
+    :func:`skadapt._kernel_default.default_epoch` holds (it compiles in a few seconds),
+    the online kernel where :func:`skadapt._kernel.online_epoch` holds, else the general
+    one. The only place that chooses."""
+    if default_epoch(batch_size, icfg, fcfg):
+        return "train_epoch_default"
+    return "train_epoch_online" if online_epoch(batch_size, icfg) else "train_epoch"
 
 
 def state_key(est):

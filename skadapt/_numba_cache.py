@@ -9,12 +9,12 @@ left truncated by a process killed while writing it, is not: Numba (up to at lea
 cached function of skadapt's compiled modules (or, where that fails too, stops
 caching them in this process), and calls again, which recompiles.
 
-The first compilation of a training kernel for an input dtype takes 10-20 s (it is then
-cached). :func:`call` says so, once per kernel, in an
-:class:`~sklearn.exceptions.EfficiencyWarning`, and compiles under a lock file in the
-cache's folder: processes that start cold together (the workers of a parallel search)
-compile once, one after the other loading what the first wrote, instead of each
-compiling on a shared CPU. :func:`warm_cache` compiles ahead of time.
+The first compilation of a training kernel for an input dtype takes 3-8 s for the default
+configuration's kernel, 10-30 s for the others (it is then cached). :func:`call` says so,
+once per kernel, in an :class:`~sklearn.exceptions.EfficiencyWarning`, and compiles under a
+lock file in the cache's folder: processes that start cold together (the workers of a
+parallel search) compile once, one after the other loading what the first wrote, instead
+of each compiling on a shared CPU. :func:`warm_cache` compiles ahead of time.
 
 A *stale* cache is one Numba cannot see: it checks the timestamp of the file that
 defines a cached function, not of the files whose functions it inlined, so after
@@ -47,9 +47,9 @@ def _raised_by_numba_cache(exc):
 
 
 def _cached_dispatchers():
-    from . import _kernel, _online, _rules
+    from . import _kernel, _kernel_default, _online, _rules
 
-    for module in (_kernel, _rules, _online):
+    for module in (_kernel, _kernel_default, _rules, _online):
         for obj in vars(module).values():
             if isinstance(obj, Dispatcher):
                 yield obj
@@ -72,10 +72,10 @@ _checked = False
 
 
 def _sources_fingerprint():
-    from . import _kernel, _rules
+    from . import _kernel, _kernel_default, _rules
 
     digest = hashlib.sha256()
-    for module in (_rules, _kernel):
+    for module in (_rules, _kernel, _kernel_default):
         with open(module.__file__, "rb") as f:
             digest.update(f.read())
     return digest.hexdigest()
@@ -115,9 +115,11 @@ def ensure_fresh():
 # Argument kinds (each argument's dtype, or type) that ``call`` has run with in this
 # process: a call of another kind may compile, and takes the lock first.
 _ready = set()
-# the training kernels, each compiled on its first use, and what they train
-_KERNELS = {"train_epoch_online": "online training kernel",
-            "train_epoch": "training kernel (mini-batch and every rule)"}
+# the training kernels, each compiled on its first use: what they train, and how long their
+# first compilation takes
+_KERNELS = {"train_epoch_default": ("training kernel of the default configuration", "3-8 s"),
+            "train_epoch_online": ("online training kernel", "10-30 s"),
+            "train_epoch": ("training kernel (mini-batch and every rule)", "10-30 s")}
 _LOCK_NAME = "skadapt-compile.lock"
 
 
@@ -160,7 +162,7 @@ def _compile_lock():
         os.close(fd)  # (releases the lock)
 
 
-def _announce_compilation(args, what):
+def _announce_compilation(args, what, seconds):
     # the weights' dtype: that of the largest float vector (the flat parameters)
     params = max((a for a in args if isinstance(a, np.ndarray) and a.ndim == 1
                   and a.dtype.kind == "f"), key=lambda a: a.size, default=None)
@@ -169,7 +171,7 @@ def _announce_compilation(args, what):
     where = f" in {os.path.dirname(stamp)}" if stamp else ""
     warnings.warn(
         f"skadapt is compiling its {what} for {dtype} weights, once: "
-        f"this first fit takes 10-30 s; later fits and processes load it from Numba's "
+        f"this first fit takes {seconds} more; later fits and processes load it from Numba's "
         f"cache{where}. To compile ahead, e.g. before a parallel search, run "
         "skadapt.warm_cache() or `python -m skadapt warm-cache`.",
         EfficiencyWarning,
@@ -195,15 +197,17 @@ def warm_cache(dtypes=("float64", "float32"), verbose=False):
     """Compile (or load from Numba's on-disk cache) the training kernels ahead of time.
 
     The kernels are compiled once per weight dtype (float64 for float64 input, float32
-    for float32 input; dense and sparse input share that compilation): the online kernel
-    (``batch_size=1`` with a rule whose zero gradients change nothing: the default,
-    ``"sgd"``, ``"adagrad"``, the gain rules at synapse scope) and the general one
-    (mini-batches and every other rule). They are cached on disk, next to skadapt's
-    sources or under ``NUMBA_CACHE_DIR``. The first compilation of both takes 25-40 s;
-    loading them from the cache about a second per process. Calling this once before a
-    search with process workers (``GridSearchCV(n_jobs=...)``) lets each worker load the
-    kernels instead of compiling them; concurrent cold compilations are serialised by a
-    lock file anyway, so that they cost no more than one.
+    for float32 input; dense and sparse input share that compilation): the default
+    configuration's (online learning with the default dendritic rule, ReLU and softmax:
+    :mod:`skadapt._kernel_default`), the online one (``batch_size=1`` with any other rule
+    whose zero gradients change nothing: ``"sgd"``, ``"adagrad"``, the gain rules at
+    synapse scope, other activations or settings) and the general one (mini-batches and
+    every other rule). They are cached on disk, next to skadapt's sources or under
+    ``NUMBA_CACHE_DIR``. The first compilation of the three takes 25-50 s (the default's
+    alone 3-8 s); loading them from the cache about a second per process. Calling this
+    once before a search with process workers (``GridSearchCV(n_jobs=...)``) lets each
+    worker load the kernels instead of compiling them; concurrent cold compilations are
+    serialised by a lock file anyway, so that they cost no more than one.
 
     Parameters
     ----------
@@ -236,10 +240,10 @@ def warm_cache(dtypes=("float64", "float32"), verbose=False):
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", EfficiencyWarning)
-            # the online kernel (the default's), then the general one (mini-batches)
-            for batch_size in (1, 2):
-                DendriticClassifier((2,), max_iter=1, tol=None, random_state=0,
-                                    batch_size=batch_size).fit(X, y)
+            # the default configuration's kernel, the online one (another activation),
+            # the general one (mini-batches)
+            for kw in (dict(), dict(activation="tanh"), dict(batch_size=2)):
+                DendriticClassifier((2,), max_iter=1, tol=None, random_state=0, **kw).fit(X, y)
         out[dtype.name] = time.perf_counter() - t0
         if verbose:
             print(f"skadapt kernel for {dtype.name}: ready in {out[dtype.name]:.1f} s")
@@ -266,7 +270,7 @@ def call(func, *args):
         # (the training kernel takes the time; the small helpers compile in a second)
         name = getattr(func, "__name__", "")
         if name in _KERNELS and _will_compile(func, args):
-            _announce_compilation(args, _KERNELS[name])
+            _announce_compilation(args, *_KERNELS[name])
         out = _call(func, args)
     _ready.add(kind)
     return out

@@ -19,7 +19,7 @@ import numpy as np
 from river import base
 from sklearn.utils import check_random_state
 
-from . import _config, _numba_cache, _online
+from . import _config, _learner, _numba_cache, _online
 from ._classifier import (
     _CENTRED_BOUND,
     _CENTRED_SHARE,
@@ -36,9 +36,6 @@ from ._kernel import (
     D_TOLERANCE,
     N_DRIFT,
     STATUS_NONFINITE_LOSS,
-    online_epoch,
-    train_epoch,
-    train_epoch_online,
 )
 from ._network import direct_block, init_params, layout, unpack
 from ._rules import I_ACTIVATION
@@ -57,11 +54,10 @@ LEARNING_PARAMETERS = (
     "dbd_phi", "dbd_theta", "rprop_increase", "rprop_decrease",
 )
 
-# The training kernels by name (an estimator keeps the name of its own: online_epoch),
-# and each one's compiled version for this path's argument types, called directly (the
-# dispatcher's type resolution of its 25 arguments costs about a microsecond a round;
-# doc/interop.md): set by _first_call, process-local, never pickled
-_KERNELS = {"train_epoch": train_epoch, "train_epoch_online": train_epoch_online}
+# Each training kernel's compiled version for this path's argument types (by its name in
+# ``_learner.EPOCH_KERNELS``), called directly (the dispatcher's type resolution of its 25
+# arguments costs about a microsecond a round; doc/interop.md): set by _first_call,
+# process-local, never pickled
 _ENTRY = {}
 _HELPERS_READY = [False]  # whether the _online helpers are ready
 
@@ -602,9 +598,9 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
 
     def _run_settings(self):
         """What every learning round reads, decided once from the configuration: the
-        training kernel (by name, see ``_KERNELS``) and the share of non-zero values from
+        training kernel (its name: ``_learner.epoch_kernel``) and the share of non-zero values from
         which the input scaling centres a feature (``inf``: never)."""
-        self._kernel = "train_epoch_online" if online_epoch(1, self._icfg) else "train_epoch"
+        self._kernel = _learner.epoch_kernel(1, self._icfg, self._fcfg)
         self._centred_share = _CENTRED_SHARE.get(self.input_scaling, math.inf)
 
     def __getstate__(self):
@@ -618,8 +614,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        if "_centred_share" not in state:  # (a pickle of an earlier version)
-            self._run_settings()
+        self._run_settings()  # (from the configuration: an earlier version's may differ)
         if self._stats is not None:  # (an earlier version's: 5 rows)
             self._stats = _full_input_stats(self._stats)
         if self._args:
@@ -678,7 +673,7 @@ def _first_call(name, args):
     under skadapt's compile lock and cache checks (``_numba_cache.call``; it compiles or
     loads the kernel); then the compiled entry point of these argument types is looked up
     for the later calls (the dispatcher if that fails)."""
-    kernel = _KERNELS[name]
+    kernel = _learner.EPOCH_KERNELS[name]
     out = _numba_cache.call(kernel, *args)
     try:
         sig = tuple(kernel.typeof_pyval(a) for a in args)

@@ -1,5 +1,5 @@
 """The compiled loops are compiled once per dtype, not once per literal argument, and a
-first online fit compiles only the online kernel.
+first default fit compiles only the default configuration's kernel.
 
 A count started at the constant 0 in the training loop once had Numba compile the
 per-sample functions twice (for ``Literal[int](0)`` and for ``int64``), doubling
@@ -36,19 +36,23 @@ CODE = textwrap.dedent("""
 
     event.register("numba:compile", Listener())
     X, y = load_iris(return_X_y=True)
+    counts = []
     DendriticClassifier((5,), max_iter=1, tol=None).fit(X, y)
-    n_online = len(compiled)
+    counts.append(len(compiled))
+    DendriticClassifier((5,), max_iter=1, tol=None, activation="tanh").fit(X, y)
+    counts.append(len(compiled))
     DendriticClassifier((5,), max_iter=1, tol=None, batch_size=4).fit(sp.csr_matrix(X), y)
-    print(json.dumps([n_online, compiled]))
+    print(json.dumps([counts, compiled]))
 """)
 
 
-def _compiled_kernel(stdout, online_fit_only=False):
-    """The kernel's functions compiled by both fits, or only by the first (online) one."""
-    n_online, compiled = json.loads(stdout.strip().splitlines()[-1])
-    if online_fit_only:
-        compiled = compiled[:n_online]
-    return [(name, args) for module, name, args in compiled if module == "skadapt._kernel"]
+def _compiled_kernel(stdout, fit=None, modules=("skadapt._kernel", "skadapt._kernel_default")):
+    """The functions of the kernels' ``modules`` compiled by the three fits, or by fit
+    ``fit`` only (0: the default, 1: online with another activation, 2: mini-batches)."""
+    counts, compiled = json.loads(stdout.strip().splitlines()[-1])
+    if fit is not None:
+        compiled = compiled[(0 if fit == 0 else counts[fit - 1]) : counts[fit]]
+    return [(name, args) for module, name, args in compiled if module in modules]
 
 
 def test_kernel_compiles_once_per_dtype_without_literal_copies_and_once_for_two_processes(
@@ -65,17 +69,26 @@ def test_kernel_compiles_once_per_dtype_without_literal_copies_and_once_for_two_
     notices = [err.count("EfficiencyWarning: skadapt is compiling") for _, err in outs]
     compiler = [i for i, k in enumerate(kernels) if k]
     assert len(compiler) == 1, kernels  # one compiled, the other loaded
-    # one notice per kernel: the online one (the default's), then the general one
-    assert notices[compiler[0]] == 2 and sum(notices) == 2, notices
+    # one notice per kernel: the default configuration's, the online one, the general one
+    assert notices[compiler[0]] == 3 and sum(notices) == 3, notices
     names = [name for name, _ in kernels[compiler[0]]]
     # dense and sparse input, online and mini-batch: one compilation of each function
-    for name in ("train_epoch_online", "train_epoch", "sample_gradient", "apply_update",
-                 "online_update", "gather_nonzeros"):
+    for name in ("train_epoch_default", "train_epoch_online", "train_epoch", "sample_gradient",
+                 "apply_update", "online_update", "gather_nonzeros"):
         assert names.count(name) == 1, (name, names)
-    # the default (online) fit compiles no mini-batch update
-    first = [name for name, _ in _compiled_kernel(outs[compiler[0]][0], True)]
-    assert "train_epoch_online" in first and "online_update" in first, first
-    assert "apply_update" not in first and "train_epoch" not in first, first
+    # the default fit compiles the default configuration's kernel and its few helpers only
+    first = [name for name, _ in _compiled_kernel(outs[compiler[0]][0], 0,
+                                                  ("skadapt._kernel", "skadapt._kernel_default",
+                                                   "skadapt._rules"))]
+    assert "train_epoch_default" in first, first
+    for name in ("train_epoch_online", "online_update", "sample_gradient", "train_epoch",
+                 "apply_update", "gain_element"):
+        assert name not in first, (name, first)
+    assert len(first) <= 8, first
+    # the online fit of another configuration compiles no mini-batch update
+    second = [name for name, _ in _compiled_kernel(outs[compiler[0]][0], 1)]
+    assert "train_epoch_online" in second and "online_update" in second, second
+    assert "apply_update" not in second and "train_epoch" not in second, second
     literal = [(name, args) for name, args in kernels[compiler[0]]
                if any("Literal" in a for a in args)]
     assert literal == []

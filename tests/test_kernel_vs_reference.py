@@ -462,17 +462,17 @@ def test_online_update_of_few_active_relu_units_matches_reference(cfg, hidden, d
 def test_general_kernel_trains_online_configurations_as_the_online_kernel(cfg, dtype,
                                                                           monkeypatch):
     """``train_epoch`` runs every configuration, the online ones too (through
-    ``apply_update``): with the estimator's choice of ``train_epoch_online`` turned off,
-    a one-example-per-update fit gives the same model (the other tests hold
-    ``train_epoch_online`` to the reference for these configurations)."""
-    from skadapt import _classifier
+    ``apply_update``): with the estimator's choice of kernel turned to it, a
+    one-example-per-update fit gives the same model as the online kernels (the other tests
+    hold those to the reference for these configurations)."""
+    from skadapt import _learner
 
     X, y, sw = _data(12, n=30)
     X = X.astype(dtype)
     kw = dict(hidden_layer_sizes=(8,), max_iter=3, tol=None, shuffle=False, random_state=0,
               **cfg)
     online = DendriticClassifier(**kw).fit(X, y, sample_weight=sw)
-    monkeypatch.setattr(_classifier, "online_epoch", lambda batch_size, icfg: False)
+    monkeypatch.setattr(_learner, "epoch_kernel", lambda batch_size, icfg, fcfg: "train_epoch")
     general = DendriticClassifier(**kw).fit(X, y, sample_weight=sw)
     tol = dict(rtol=1e-12, atol=1e-15) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(general._params, online._params, **tol)

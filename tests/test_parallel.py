@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import SGDClassifier
 
 from skadapt import DendriticClassifier, fit_parallel
-from skadapt._kernel import train_epoch, train_epoch_online
+from skadapt._learner import EPOCH_KERNELS
 
 from ._state import assert_same_state
 
@@ -51,5 +51,5 @@ def test_invalid_n_jobs_is_rejected(digits):
 
 
 def test_training_loops_release_the_gil():
-    for kernel in (train_epoch, train_epoch_online):
+    for kernel in EPOCH_KERNELS.values():
         assert kernel.targetoptions.get("nogil") is True, kernel

@@ -283,13 +283,14 @@ def test_numba_cache_absent_unwritable_or_corrupt_never_breaks_fit(tmp_path):
             dst.parent.mkdir(parents=True, exist_ok=True)
             dst.write_bytes(b"garbage\n" + os.urandom(64))
     names = sorted(p.name for p in garbage.rglob("*"))
-    assert any(n.startswith("_kernel.train_epoch") and n.endswith(".nbi") for n in names)
+    assert any(n.startswith("_kernel_default.train_epoch") and n.endswith(".nbi")
+               for n in names)
     assert any(n.endswith(".nbc") for n in names)
     # with the sources' fingerprint in place (the cache is not stale), reading it fails
     from skadapt._numba_cache import _STAMP_NAME, _sources_fingerprint
 
-    # (the default fit's kernel is the online one)
-    [train_index] = [p for p in garbage.rglob("_kernel.train_epoch_online-*.nbi")]
+    # (the default fit's kernel is the default configuration's)
+    [train_index] = [p for p in garbage.rglob("_kernel_default.train_epoch_default-*.nbi")]
     (train_index.parent / _STAMP_NAME).write_text(_sources_fingerprint())
     result = _run_with_cache_dir(garbage)
     _assert_fits(result, expected)

@@ -1,0 +1,137 @@
+"""What a first fit costs on a fresh machine: compile time, cold and warm, and a search.
+
+Every measurement runs in fresh Python processes (subprocesses of this one), each cold one
+with an empty ``NUMBA_CACHE_DIR`` of its own:
+
+1. a first fit of ``DendriticClassifier()`` (defaults) on ``load_digits``, float64 and
+   float32 input: the wall time of the ``fit`` call, and of the whole process (importing
+   scikit-learn and skadapt, the fit, the interpreter's exit), with an empty cache (it
+   compiles) and with the cache the cold run left (it loads); next to it, a process that
+   only imports the same modules and loads the data, the part that is not skadapt's;
+2. ``GridSearchCV`` over three learning rates, 3 folds, ``load_digits``, on an empty cache:
+   ``n_jobs=1`` vs ``n_jobs=2`` (process workers: each needs the compiled kernel; a lock
+   file lets one compile while the other waits and then loads it), and ``n_jobs=2`` after
+   ``skadapt.warm_cache(dtypes=["float64"])``.
+
+Cold times are medians over ``--repeat`` runs (each with a new empty cache). Printed as
+Markdown tables; the ratios' two sides are measured in this run. Run it alone: other work on
+the machine's cores slows the compilation.
+
+    python benchmarks/cold_start.py [--repeat 3]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import numpy as np
+
+FIT = textwrap.dedent("""
+    import time, warnings
+    t0 = time.perf_counter()
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from skadapt import DendriticClassifier
+    X, y = load_digits(return_X_y=True)
+    X = X.astype({dtype!r})
+    t1 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = DendriticClassifier(random_state=0).fit(X, y)
+    t2 = time.perf_counter()
+    print(t1 - t0, t2 - t1, est.n_iter_)
+""")
+
+IMPORTS = textwrap.dedent("""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    import skadapt
+    X, y = load_digits(return_X_y=True)
+""")
+
+SEARCH = textwrap.dedent("""
+    import warnings
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import GridSearchCV
+    from skadapt import DendriticClassifier, warm_cache
+    X, y = load_digits(return_X_y=True)
+    if {warm}:
+        warm_cache(dtypes=["float64"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        GridSearchCV(DendriticClassifier(random_state=0),
+                     dict(learning_rate_init=[0.001, 0.003, 0.01]), cv=3,
+                     n_jobs={n_jobs}).fit(X, y)
+""")
+
+
+def run(code, cache_dir):
+    """Wall time of a fresh process running ``code`` with ``NUMBA_CACHE_DIR=cache_dir``,
+    and its last line of output."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONWARNINGS="ignore")
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True)
+    wall = time.perf_counter() - t0
+    lines = out.stdout.strip().splitlines()
+    return wall, (lines[-1] if lines else "")
+
+
+def first_fits(dtype, repeat):
+    """Median (process wall, fit call) seconds: cold (each run on a new empty cache), then
+    warm (on the last cold run's cache); and the epochs the fit ran."""
+    cold, warm = [], []
+    code = FIT.format(dtype=dtype)
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as cache:
+            wall, line = run(code, cache)
+            _, fit, epochs = line.split()
+            cold.append((wall, float(fit)))
+            if len(warm) == 0:
+                for _ in range(repeat):
+                    wall, line = run(code, cache)
+                    warm.append((wall, float(line.split()[1])))
+    return np.median(cold, axis=0), np.median(warm, axis=0), int(epochs)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-search", action="store_true", help="skip the searches")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as cache:
+        imports = float(np.median([run(IMPORTS, cache)[0] for _ in range(args.repeat)]))
+    print(f"First fit of DendriticClassifier() on load_digits in a fresh process "
+          f"(medians of {args.repeat}; cold: each on an empty NUMBA_CACHE_DIR)\n")
+    print("| input | cache | fit call, s | whole process, s | of it importing scikit-learn "
+          "and skadapt and loading the data, s | epochs |")
+    print("|---|---|---|---|---|---|")
+    for dtype in ("float64", "float32"):
+        cold, warm, epochs = first_fits(dtype, args.repeat)
+        for label, (wall, fit) in (("empty", cold), ("warm", warm)):
+            print(f"| {dtype} | {label} | {fit:.2f} | {wall:.2f} | {imports:.2f} | {epochs} |")
+    if args.no_search:
+        return
+    print("\nGridSearchCV(DendriticClassifier(), 3 learning rates, cv=3) on load_digits, "
+          "a fresh process on an empty NUMBA_CACHE_DIR (wall time)\n")
+    print("| search | s | ratio to n_jobs=1 |")
+    print("|---|---|---|")
+    rows = []
+    for label, n_jobs, warm in (("n_jobs=1", 1, False), ("n_jobs=2", 2, False),
+                                ("warm_cache, then n_jobs=2", 2, True)):
+        times = []
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory() as cache:
+                times.append(run(SEARCH.format(n_jobs=n_jobs, warm=warm), cache)[0])
+        rows.append((label, float(np.median(times))))
+    for label, seconds in rows:
+        print(f"| {label} | {seconds:.2f} | {seconds / rows[0][1]:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""The default configuration's epoch, as one flat function that compiles in seconds.
+
+:func:`train_epoch_default` runs the same epoch as :func:`skadapt._kernel.train_epoch_online`
+(the same arguments, the same numbers: the kernel tests compare the two bit for bit, and
+both with the NumPy reference) for the configurations of :func:`default_epoch` only: online
+learning with the dendritic rule's default arithmetic (synapse scope, RMS or AdaGrad base,
+additive growth, reset, trace coherence, no L2, no relaxation in time), ReLU hidden layers
+and a softmax output, with or without the direct path and its change detector, dense or
+sparse input, float64 or float32. Every other configuration runs the general kernel.
+
+Why a second kernel: the general one is written for every rule, scope, activation and
+output, through views, tuples and inlined helpers, and its first compilation takes 10-15 s
+(type inference of the inlined code, mostly). This one is written on the flat arrays with
+index arithmetic, in one function with three small scalar or array helpers, and compiles in
+a few seconds; a first fit of the default configuration compiles only this.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._kernel import (
+    D_THRESHOLD,
+    STATUS_NONFINITE_LOSS,
+    STATUS_NONFINITE_WEIGHTS,
+    STATUS_OK,
+    change_detected,
+    clear_direct_path,
+    gather_nonzeros,
+)
+from ._rules import (
+    ACT_RELU,
+    BASE_RMS,
+    COHERENCE_TRACE,
+    F_ALPHA,
+    F_BETA2,
+    F_EPS,
+    F_ETA0,
+    F_GAIN_MAX,
+    F_GAIN_MIN,
+    F_GAIN_UP,
+    F_RELAX_TIME,
+    F_TRACE_DECAY,
+    F_V_REST,
+    FALLBACK_RESET,
+    GROWTH_ADDITIVE,
+    I_ACTIVATION,
+    I_BASE,
+    I_COHERENCE,
+    I_FALLBACK,
+    I_GROWTH,
+    I_MULTILABEL,
+    I_RULE,
+    I_SCOPE,
+    I_SKIP_INCOHERENT,
+    I_SPARSE_EVENTS,
+    RULE_GAIN,
+    SCOPE_SYNAPSE,
+    default_gain_element,
+)
+
+# Longest run of weights stepped from the gradient buffer in one loop (elements; as the
+# general kernel's BLOCK_ELEMENTS: 16 KiB of float64 gradient, in L1 cache)
+_RUN_ELEMENTS = 2048
+
+
+def default_epoch(batch_size, icfg, fcfg):
+    """Whether :func:`train_epoch_default` is the kernel for ``batch_size`` and the
+    configuration ``icfg``, ``fcfg`` (the caller's one test of it)."""
+    return (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0 and icfg[I_SCOPE] == SCOPE_SYNAPSE
+            and icfg[I_RULE] == RULE_GAIN and icfg[I_BASE] == BASE_RMS
+            and icfg[I_GROWTH] == GROWTH_ADDITIVE and icfg[I_FALLBACK] == FALLBACK_RESET
+            and icfg[I_COHERENCE] == COHERENCE_TRACE and icfg[I_SKIP_INCOHERENT] == 0
+            and icfg[I_ACTIVATION] == ACT_RELU and icfg[I_MULTILABEL] == 0
+            and fcfg[F_ALPHA] == 0.0 and fcfg[F_RELAX_TIME] <= 0.0)
+
+
+@njit(cache=True, error_model="numpy")
+def _add_rows(params, wo, n_out, in_val, in_idx, c, c_end, z, z0):
+    """``z[z0 : z0 + n_out] +=`` the rows of the weight matrix at ``wo`` of the inputs
+    ``in_val[c:c_end]`` at ``in_idx[c:c_end]``, each times its input, in their order; four
+    rows per pass over z (the same sums in the same order as one row at a time)."""
+    z_v = z[z0 : z0 + n_out]  # (views, indexed from 0: no index wraparound in the loops)
+    while c + 4 <= c_end:
+        a0 = in_val[c]
+        a1 = in_val[c + 1]
+        a2 = in_val[c + 2]
+        a3 = in_val[c + 3]
+        r0 = wo + in_idx[c] * n_out
+        r1 = wo + in_idx[c + 1] * n_out
+        r2 = wo + in_idx[c + 2] * n_out
+        r3 = wo + in_idx[c + 3] * n_out
+        w0 = params[r0 : r0 + n_out]
+        w1 = params[r1 : r1 + n_out]
+        w2 = params[r2 : r2 + n_out]
+        w3 = params[r3 : r3 + n_out]
+        for u in range(n_out):
+            z_v[u] = (((z_v[u] + a0 * w0[u]) + a1 * w1[u]) + a2 * w2[u]) + a3 * w3[u]
+        c += 4
+    for c_rest in range(c, c_end):
+        a = in_val[c_rest]
+        r = wo + in_idx[c_rest] * n_out
+        w_row = params[r : r + n_out]
+        for u in range(n_out):
+            z_v[u] += a * w_row[u]
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw,
+                        order, batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg,
+                        pstate, gstate, glast, counters, drift, drift_log):
+    """:func:`skadapt._kernel.train_epoch` for the configurations of :func:`default_epoch`
+    only (the caller's promise: it is not checked); the same arguments and result.
+
+    Per example: its non-zero inputs, the forward pass (ReLU layers, each layer's non-zero
+    outputs kept as the next one's inputs), the softmax's deltas, the backward pass, the
+    change detector, then the update, block by block (the layers, then the direct path):
+    the units with a non-zero delta are its active units; each weight whose input and
+    delta are non-zero has an event of the dendritic rule
+    (:func:`skadapt._rules.default_gain_element`), the others do not change. Each run of
+    rows of consecutive inputs gets its gradients in a small buffer and is stepped in place
+    in one branch-free loop (LLVM vectorises it); in a block where at most a quarter of the
+    units are active, the active units' weights of any rows are gathered into buffers,
+    stepped there in the same loop and written back (as the online kernel's
+    ``online_update`` does). The hot loops run on views indexed from 0: an index computed
+    from an offset costs Numba's check for negative indices, which stops vectorisation.
+    ``Y``, ``batch_size`` (1) and ``glast`` are not read (``g_off`` and ``glast`` go to
+    :func:`skadapt._kernel.clear_direct_path` only).
+    """
+    n_layers = sizes.shape[0] - 1
+    n_blocks = w_off.shape[0]
+    dt = params.dtype
+    a_off = np.zeros(n_layers, np.int64)
+    r_off = np.zeros(n_layers, np.int64)
+    for l in range(1, n_layers):
+        a_off[l] = a_off[l - 1] + sizes[l]
+        r_off[l] = r_off[l - 1] + sizes[l - 1]
+    n_acts = a_off[n_layers - 1] + sizes[n_layers]
+    n_rows = r_off[n_layers - 1] + sizes[n_layers - 1]
+    acts = np.zeros(n_acts, dt)
+    deltas = np.zeros(n_acts, dt)
+    in_val = np.zeros(n_rows, dt)  # every layer's non-zero inputs, at r_off
+    in_idx = np.zeros(n_rows, np.int64)
+    n_in_nz = np.zeros(n_layers, np.int64)
+    widest = _RUN_ELEMENTS
+    for l in range(n_layers + 1):
+        widest = max(widest, sizes[l])
+    gbuf = np.zeros(widest, dt)  # a run's gradients, and the gathered weights and state
+    wbuf = np.zeros(widest, dt)
+    gnbuf = np.zeros(widest, gstate.dtype)
+    pvbuf = np.zeros(widest, gstate.dtype)
+    vbuf = np.zeros(widest, dt)
+    pos = np.zeros(widest, np.int64)
+    active = np.zeros(widest, np.int64)
+    gain = gstate[0]
+    prev = gstate[1]
+    v = pstate[1]
+    # the rule's scalars in the parameters' dtype (stored into an array of that dtype: the
+    # cast the general kernel's gain loop makes), as its gain loop has them
+    sc = np.zeros(12, dt)
+    sc[1] = 1.0
+    sc[2] = fcfg[F_ETA0]
+    sc[3] = fcfg[F_BETA2]
+    sc[4] = fcfg[F_V_REST]
+    sc[5] = fcfg[F_EPS]
+    sc[6] = fcfg[F_GAIN_UP]
+    sc[7] = fcfg[F_TRACE_DECAY]
+    sc[8] = 1.0 - fcfg[F_TRACE_DECAY]
+    sc[9] = fcfg[F_GAIN_MIN]
+    sc[10] = fcfg[F_GAIN_MAX]
+    zero, one, eta0, beta2, beta2_rest, eps = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
+    gain_up, theta, theta_rest, gain_min, gain_max = sc[6], sc[7], sc[8], sc[9], sc[10]
+    detect = drift[D_THRESHOLD] > 0.0 and n_blocks > n_layers
+    k = sizes[n_layers]
+    zo = a_off[n_layers - 1]  # the output layer's sums and deltas
+    loss_sum = 0.0
+    for q in range(order.shape[0]):
+        i = order[q]
+        n_in_nz[0] = gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale,
+                                     i, in_val, in_idx)
+        # ---- forward
+        for l in range(n_layers):
+            n_out = sizes[l + 1]
+            z0 = a_off[l]
+            for u in range(n_out):
+                acts[z0 + u] = params[b_off[l] + u]
+            if l == n_layers - 1 and n_blocks > n_layers:  # the direct path, from the input
+                _add_rows(params, w_off[n_layers], n_out, in_val, in_idx, r_off[0], n_in_nz[0],
+                          acts, z0)
+            _add_rows(params, w_off[l], n_out, in_val, in_idx, r_off[l],
+                      r_off[l] + n_in_nz[l], acts, z0)
+            if l < n_layers - 1:  # ReLU, and the layer's non-zero outputs (branch-free)
+                r1 = r_off[l + 1]
+                m = 0
+                for u in range(n_out):
+                    zu = acts[z0 + u]
+                    zu = zu if zu > zero else zero
+                    acts[z0 + u] = zu
+                    in_val[r1 + m] = zu
+                    in_idx[r1 + m] = u
+                    m += zu != 0.0
+                n_in_nz[l + 1] = m
+        # ---- softmax, cross-entropy of class yi, output deltas si * (p - y)
+        yi = y[i]
+        sc[11] = sw[i]  # (the example's weight in the parameters' dtype)
+        si = sc[11]
+        zmax = acts[zo]
+        for u in range(1, k):
+            if acts[zo + u] > zmax:
+                zmax = acts[zo + u]
+        s = zero
+        for u in range(k):
+            s += math.exp(acts[zo + u] - zmax)
+        lse = zmax + math.log(s)
+        loss = (np.float64(zmax) + math.log(np.float64(s))) - np.float64(acts[zo + yi])
+        for u in range(k):
+            deltas[zo + u] = si * math.exp(acts[zo + u] - lse)
+        deltas[zo + yi] -= si
+        # ---- backward: the hidden layers' deltas
+        for l in range(n_layers - 1, 0, -1):
+            n_in = sizes[l]
+            n_out = sizes[l + 1]
+            wo = w_off[l]
+            d_out = deltas[a_off[l] : a_off[l] + n_out]
+            for j in range(n_in):
+                w_row = params[wo + j * n_out : wo + (j + 1) * n_out]
+                acc = zero
+                for u in range(n_out):
+                    acc += w_row[u] * d_out[u]
+                deriv = one if acts[a_off[l - 1] + j] > zero else zero
+                deltas[a_off[l - 1] + j] = acc * deriv
+        if not math.isfinite(loss):
+            return loss_sum, STATUS_NONFINITE_LOSS
+        loss_sum += sw[i] * loss
+        if detect and change_detected(loss, drift):
+            seen = counters[0] + 1
+            clear_direct_path(params, w_off, g_off, n_layers, seen, icfg, fcfg, pstate, gstate,
+                              glast)
+            n_logged = drift_log[0] + 1
+            if n_logged < drift_log.shape[0]:
+                drift_log[n_logged] = seen
+            drift_log[0] = n_logged
+        counters[0] += 1
+        counters[1] += 1
+        # ---- the update, block by block (the direct path last)
+        for b in range(n_blocks):
+            src = b if b < n_layers else 0
+            dst = b if b < n_layers else n_layers - 1
+            n_out = sizes[dst + 1]
+            wo = w_off[b]
+            bo = b_off[b]
+            r0 = r_off[src]
+            d0 = a_off[dst]
+            d = deltas[d0 : d0 + n_out]
+            n_act = 0
+            for u in range(n_out):  # the active units (branch-free)
+                active[n_act] = u
+                n_act += d[u] != 0.0
+            if n_act == 0:
+                continue  # no gradient of this block is non-zero: no events
+            # few active units: only their weights step, gathered from any rows into the
+            # buffers (one long vector loop) and written back; otherwise runs of rows of
+            # consecutive inputs, in place
+            compact = 4 * n_act <= n_out
+            width = n_act if compact else n_out
+            max_run = max(1, _RUN_ELEMENTS // width)
+            c = r0
+            c_end = r0 + n_in_nz[src]
+            while c < c_end or (c == c_end and bo >= 0):  # the rows, then the biases
+                n_run = 1
+                if c < c_end:  # a run of rows: any rows when compact, else consecutive ones
+                    j0 = in_idx[c]
+                    while (c + n_run < c_end and n_run < max_run
+                           and (compact or in_idx[c + n_run] == j0 + n_run)):
+                        n_run += 1
+                    row0 = wo + j0 * n_out
+                else:  # the biases (the direct path has none)
+                    row0 = bo
+                n_el = n_run * width
+                for r in range(n_run):  # the gradients a_j * d_u (and their positions)
+                    a = in_val[c + r] if c < c_end else one
+                    g_row = gbuf[r * width : (r + 1) * width]
+                    if compact:
+                        row = wo + in_idx[c + r] * n_out if c < c_end else bo
+                        p_row = pos[r * width : (r + 1) * width]
+                        for s_act in range(n_act):
+                            u = active[s_act]
+                            g_row[s_act] = a * d[u]
+                            p_row[s_act] = row + u
+                    else:
+                        for u in range(n_out):
+                            g_row[u] = a * d[u]
+                c += n_run
+                if compact:
+                    for e in range(n_el):
+                        p = pos[e]
+                        wbuf[e] = params[p]
+                        gnbuf[e] = gain[p]
+                        pvbuf[e] = prev[p]
+                        vbuf[e] = v[p]
+                    w_r, gain_r, prev_r, v_r = wbuf, gnbuf, pvbuf, vbuf
+                else:
+                    w_r = params[row0 : row0 + n_el]
+                    gain_r = gain[row0 : row0 + n_el]
+                    prev_r = prev[row0 : row0 + n_el]
+                    v_r = v[row0 : row0 + n_el]
+                # one branch-free loop (LLVM vectorises it): every element computes its
+                # event and keeps it only if its gradient is non-zero ("+ zero" keeps the
+                # store unconditional)
+                for e in range(n_el):
+                    gd = gbuf[e]
+                    wu = w_r[e]
+                    gn = gain_r[e]
+                    pv = prev_r[e]
+                    vu = v_r[e]
+                    w_new, gn_new, pv_new, v_new = default_gain_element(
+                        gd, wu, gn, pv, vu, gain_up, theta, theta_rest, gain_min, gain_max,
+                        beta2, beta2_rest, eps, eta0)
+                    ev = gd != zero
+                    w_r[e] = w_new if ev else wu + zero
+                    gain_r[e] = gn_new if ev else gn + zero
+                    prev_r[e] = pv_new if ev else pv + zero
+                    v_r[e] = v_new if ev else vu + zero
+                if compact:
+                    for e in range(n_el):
+                        p = pos[e]
+                        params[p] = wbuf[e]
+                        gain[p] = gnbuf[e]
+                        prev[p] = pvbuf[e]
+                        v[p] = vbuf[e]
+    bad = False  # every weight finite (branch-free: x - x is 0 only for a finite x)
+    for p in range(params.shape[0]):
+        bad |= (params[p] - params[p]) != 0.0
+    if bad:
+        return loss_sum, STATUS_NONFINITE_WEIGHTS
+    return loss_sum, STATUS_OK

@@ -1,0 +1,131 @@
+"""The default configuration's flat kernel (``skadapt._kernel_default``) against the online
+kernel it stands in for: the same numbers, bit for bit, wherever it is chosen; and it is
+chosen exactly for the configurations it implements. (Both are held to the NumPy reference
+in test_kernel_vs_reference.py: its default dendritic cases run this kernel.)"""
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skadapt import DendriticClassifier, _config, _learner
+from skadapt._rules import BASE_RMS, default_gain_element, gain_element
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The model learned nothing:sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
+def test_default_gain_element_is_gain_element_of_the_default_configuration(dtype):
+    """Every combination of growth, reset and no change of the gain (the signal's sign
+    against the trace's, a zero trace), of clipping at either bound, and of a first or a
+    later squared gradient (``v`` zero or not), with the default's coefficients and with
+    others: the same four numbers as :func:`gain_element` given the default's choices."""
+    rng = np.random.RandomState(0)
+    f = dtype
+    signals = [f(0.3), f(-2.5), f(1e-3), f(-7e-6)]
+    gains = [f(1.0), f(0.011), f(9.95), f(3.2)]
+    prevs = [f(0.0), f(0.4), f(-0.05)]
+    vs = [f(0.0), f(0.02)]
+    settings = [(0.1, 0.7, 0.01, 10.0, 1.0, 1.0, 1e-8, 0.0316),  # the default (AdaGrad base)
+                (0.5, 0.2, 0.5, 2.0, 0.999, 0.001, 1e-6, 0.01)]  # other values, RMS base
+    n = 0
+    for (up, theta, gmin, gmax, beta2, rest, eps, eta0), gd, gain, prev, v in itertools.product(
+            settings, signals, gains, prevs, vs):
+        w = f(rng.uniform(-1, 1))
+        coef = (f(1.0), f(up), f(0.0), f(1.0), True, f(theta), f(1.0 - theta), False, f(gmin),
+                f(gmax), f(0.0))
+        expected = gain_element(gd, w, gain, prev, v, 0, f(0.0), False, f(1.0), coef, BASE_RMS,
+                                f(eta0), f(beta2), f(rest), f(eps))
+        got = default_gain_element(gd, w, gain, prev, v, f(up), f(theta), f(1.0 - theta),
+                                   f(gmin), f(gmax), f(beta2), f(rest), f(eps), f(eta0))
+        assert got == expected, (gd, gain, prev, v)
+        n += 1
+    assert n == 2 * 4 * 4 * 3 * 2
+
+
+def _changing_data(seed, n=80, d=10, k=3, sparse=False):
+    """Inputs with zeros (skipped rows) and a label permutation half-way (the change
+    detector fires with a low threshold)."""
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-1.0, 2.0, (n, d))
+    X[rng.rand(n, d) < 0.35] = 0.0
+    y = (X[:, :k].argmax(axis=1) + (np.arange(n) >= n // 2)) % k
+    sw = rng.uniform(0.5, 2.0, n)
+    return (sp.csr_matrix(X) if sparse else X), y, sw
+
+
+CASES = [
+    dict(),
+    dict(hidden_layer_sizes=()),
+    dict(hidden_layer_sizes=(6, 5)),
+    dict(direct_path=False),
+    dict(drift_threshold=0.1),  # fires: the direct path is cleared
+    dict(sparse=True),
+    dict(sparse=True, input_scaling="max_abs", drift_threshold=0.1),
+    dict(input_scaling=None, learning_rate_init=0.05),
+    dict(base="rms", beta_2=0.9, gain_up=0.3, trace_decay=0.4, min_gain=0.5, max_gain=1.5),
+    dict(hidden_layer_sizes=(40,), learning_rate_init=0.03, few_active=True),
+    dict(batch_size=1, shuffle=True, max_iter=3, epoch_decay=0.5, early_stopping=False),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_default_kernel_trains_as_the_online_kernel(case, dtype, monkeypatch):
+    """``fit`` and then ``partial_fit`` with the default kernel and, with the choice turned
+    to it, with the online kernel: the same weights, optimiser state, loss curve and
+    detected changes, bit for bit (dense and sparse input, float64 and float32, no, one or
+    two hidden layers, with and without the direct path and its detector firing, sample
+    weights, other values of the rule's parameters, layers with few units active)."""
+    case = dict(case)
+    few_active = case.pop("few_active", False)
+    X, y, sw = _changing_data(3, sparse=case.pop("sparse", False))
+    X = X.astype(dtype)
+    kw = dict(hidden_layer_sizes=(12,), max_iter=4, tol=None, shuffle=False, random_state=0)
+    kw.update(case)
+
+    def fit():
+        est = DendriticClassifier(**kw).fit(X, y, sample_weight=sw)
+        return est.partial_fit(X[:20], y[:20], sample_weight=sw[:20])
+
+    default = fit()
+    chosen = _learner.epoch_kernel(1, *_config.make_config(default))
+    assert chosen == "train_epoch_default"
+    monkeypatch.setattr(_learner, "epoch_kernel",
+                        lambda batch_size, icfg, fcfg: "train_epoch_online")
+    online = fit()
+    assert default._params.dtype == dtype
+    np.testing.assert_array_equal(default._params, online._params)
+    for name in ("pstate", "gstate", "counters", "drift"):
+        np.testing.assert_array_equal(default._state[name], online._state[name], err_msg=name)
+    assert default.loss_curve_ == online.loss_curve_
+    np.testing.assert_array_equal(default.drift_detected_, online.drift_detected_)
+    if kw.get("drift_threshold") == 0.1 and default.direct_coef_ is not None:
+        assert len(default.drift_detected_) >= 1  # (the detector did fire)
+    if few_active:  # the rate makes most units die: layers with at most a quarter active
+        Xs = (X - default.input_offset_) / default.input_scale_
+        n_on = (Xs @ default.coefs_[0] + default.intercepts_[0] > 0).sum(axis=1)
+        assert ((n_on >= 1) & (4 * n_on <= 40)).sum() >= 10, np.bincount(n_on)
+
+
+@pytest.mark.parametrize("change", [
+    dict(rule="adagrad"), dict(rule="delta_bar_delta"), dict(base="gradient"),
+    dict(base="sign"), dict(growth="multiplicative", gain_up=1.2), dict(fallback="shrink"),
+    dict(coherence="sign"), dict(relax_time=5.0), dict(alpha=1e-4), dict(activation="tanh"),
+    dict(activation="logistic"), dict(scope="dendrite"), dict(scope="unit"),
+    dict(batch_size=2)], ids=str)
+def test_the_default_kernel_is_chosen_for_the_default_configuration_only(change):
+    """Defaults (and other values of the parameters it reads) take the default kernel; a
+    change of any choice it does not implement takes the others."""
+    est = DendriticClassifier()
+    icfg, fcfg = _config.make_config(est)
+    assert _learner.epoch_kernel(1, icfg, fcfg) == "train_epoch_default"
+    tuned = DendriticClassifier(learning_rate_init=0.01, gain_up=0.3, trace_decay=0.2,
+                                max_gain=3.0, hidden_layer_sizes=(7, 3), direct_path=False)
+    assert _learner.epoch_kernel(1, *_config.make_config(tuned)) == "train_epoch_default"
+    other = DendriticClassifier(**change)
+    batch_size = change.get("batch_size", 1)
+    assert _learner.epoch_kernel(batch_size, *_config.make_config(other)) != (
+        "train_epoch_default")
