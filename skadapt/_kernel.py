@@ -5,8 +5,10 @@ gradient accumulation and the update of every rule of :mod:`skadapt._rules` on
 plain arrays, one batch after the other, in the order given.
 :func:`train_epoch_online` is the same epoch compiled for online learning only
 (:func:`online_epoch` says when it applies), so that a first online fit does not compile
-the mini-batch update. Everything else (validation, shuffling, epochs, early stopping,
-warnings) is the Python side's.
+the mini-batch update; the default configuration has a flat kernel of its own
+(:mod:`skadapt._kernel_default`), and :func:`skadapt._learner.epoch_kernel` chooses among the
+three. Everything else (validation, shuffling, epochs, early stopping, warnings) is the
+Python side's.
 
 Layout of the network (all in one flat ``params`` vector, see
 :mod:`skadapt._network`): layer ``l`` has a weight matrix of shape
@@ -199,6 +201,23 @@ def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, 
             idx[m] = indices[c]
             m += 1
     return m
+
+
+@njit(cache=True, error_model="numpy")
+def layer_offsets(sizes):
+    """Where each layer's values start in the epoch's work arrays: ``a_off[l]``, its
+    activations and deltas (one entry per unit of layer ``l + 1``: the hidden layers',
+    then the outputs'), and ``r_off[l]``, its non-zero inputs (one entry per unit of layer
+    ``l``); with the arrays' lengths ``n_acts`` and ``n_rows``. Returns ``(a_off, r_off,
+    n_acts, n_rows)``."""
+    n_layers = sizes.shape[0] - 1
+    a_off = np.zeros(n_layers, np.int64)
+    r_off = np.zeros(n_layers, np.int64)
+    for l in range(1, n_layers):
+        a_off[l] = a_off[l - 1] + sizes[l]
+        r_off[l] = r_off[l - 1] + sizes[l - 1]
+    return a_off, r_off, a_off[n_layers - 1] + sizes[n_layers], r_off[n_layers - 1] + sizes[
+        n_layers - 1]
 
 
 @njit(cache=True, error_model="numpy")
@@ -726,7 +745,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
     threads (:func:`skadapt.fit_parallel`).
 
     This kernel runs every configuration, each update through :func:`apply_update`;
-    for those of :func:`online_epoch` (the callers' one test of it),
+    for those of :func:`online_epoch` (which :func:`skadapt._learner.epoch_kernel` asks),
     :func:`train_epoch_online` runs the same epoch (the same numbers: the kernel tests
     compare both with the reference) with :func:`online_update` instead, faster, and
     compiles only that: a first online fit compiles about a fifth less.
@@ -756,13 +775,7 @@ def _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, or
     Numba prunes the other branch before it compiles."""
     n_layers = sizes.shape[0] - 1
     dt = params.dtype
-    a_off = np.zeros(n_layers, np.int64)
-    r_off = np.zeros(n_layers, np.int64)
-    for l in range(1, n_layers):
-        a_off[l] = a_off[l - 1] + sizes[l]
-        r_off[l] = r_off[l - 1] + sizes[l - 1]
-    n_acts = a_off[n_layers - 1] + sizes[n_layers]
-    n_rows = r_off[n_layers - 1] + sizes[n_layers - 1]
+    a_off, r_off, n_acts, n_rows = layer_offsets(sizes)
     acts = np.zeros(n_acts, dt)
     deltas = np.zeros(n_acts, dt)
     touched = np.zeros(n_rows, np.uint8)

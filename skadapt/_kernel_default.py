@@ -5,14 +5,19 @@
 both with the NumPy reference) for the configurations of :func:`default_epoch` only: online
 learning with the dendritic rule's default arithmetic (synapse scope, RMS or AdaGrad base,
 additive growth, reset, trace coherence, no L2, no relaxation in time), ReLU hidden layers
-and a softmax output, with or without the direct path and its change detector, dense or
-sparse input, float64 or float32. Every other configuration runs the general kernel.
+and a softmax output; any sizes, with or without the direct path and its change detector,
+dense or sparse input, float64 or float32, any values of the parameters it reads. Every
+other configuration runs the general kernels (:mod:`skadapt._kernel`);
+:func:`skadapt._learner.epoch_kernel` chooses.
 
 Why a second kernel: the general one is written for every rule, scope, activation and
-output, through views, tuples and inlined helpers, and its first compilation takes 10-15 s
-(type inference of the inlined code, mostly). This one is written on the flat arrays with
-index arithmetic, in one function with three small scalar or array helpers, and compiles in
-a few seconds; a first fit of the default configuration compiles only this.
+output, through inlined helpers, tuples and generic casts, and its first compilation takes
+10-15 s (Numba's type inference, mostly). This one is one function on the flat arrays, with
+:func:`_add_rows`, two helpers of the general kernel (:func:`skadapt._kernel.gather_nonzeros`
+and the detector's) and the rule's event as one scalar function
+(:func:`skadapt._rules.default_gain_element`), and compiles in about 3.5 s: a first fit of
+the defaults compiles only this (doc/speed.md). It is also faster per example: its hot
+loops index views from 0 (see :func:`train_epoch_default`).
 """
 
 import math
@@ -28,6 +33,7 @@ from ._kernel import (
     change_detected,
     clear_direct_path,
     gather_nonzeros,
+    layer_offsets,
 )
 from ._rules import (
     ACT_RELU,
@@ -67,7 +73,7 @@ _RUN_ELEMENTS = 2048
 
 def default_epoch(batch_size, icfg, fcfg):
     """Whether :func:`train_epoch_default` is the kernel for ``batch_size`` and the
-    configuration ``icfg``, ``fcfg`` (the caller's one test of it)."""
+    configuration ``icfg``, ``fcfg`` (:func:`skadapt._learner.epoch_kernel` asks)."""
     return (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0 and icfg[I_SCOPE] == SCOPE_SYNAPSE
             and icfg[I_RULE] == RULE_GAIN and icfg[I_BASE] == BASE_RMS
             and icfg[I_GROWTH] == GROWTH_ADDITIVE and icfg[I_FALLBACK] == FALLBACK_RESET
@@ -131,13 +137,7 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
     dt = params.dtype
-    a_off = np.zeros(n_layers, np.int64)
-    r_off = np.zeros(n_layers, np.int64)
-    for l in range(1, n_layers):
-        a_off[l] = a_off[l - 1] + sizes[l]
-        r_off[l] = r_off[l - 1] + sizes[l - 1]
-    n_acts = a_off[n_layers - 1] + sizes[n_layers]
-    n_rows = r_off[n_layers - 1] + sizes[n_layers - 1]
+    a_off, r_off, n_acts, n_rows = layer_offsets(sizes)
     acts = np.zeros(n_acts, dt)
     deltas = np.zeros(n_acts, dt)
     in_val = np.zeros(n_rows, dt)  # every layer's non-zero inputs, at r_off
@@ -295,10 +295,7 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
                 if compact:
                     for e in range(n_el):
                         p = pos[e]
-                        wbuf[e] = params[p]
-                        gnbuf[e] = gain[p]
-                        pvbuf[e] = prev[p]
-                        vbuf[e] = v[p]
+                        wbuf[e], gnbuf[e], pvbuf[e], vbuf[e] = params[p], gain[p], prev[p], v[p]
                     w_r, gain_r, prev_r, v_r = wbuf, gnbuf, pvbuf, vbuf
                 else:
                     w_r = params[row0 : row0 + n_el]
@@ -322,13 +319,10 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
                     gain_r[e] = gn_new if ev else gn + zero
                     prev_r[e] = pv_new if ev else pv + zero
                     v_r[e] = v_new if ev else vu + zero
-                if compact:
+                if compact:  # (back to their places)
                     for e in range(n_el):
                         p = pos[e]
-                        params[p] = wbuf[e]
-                        gain[p] = gnbuf[e]
-                        prev[p] = pvbuf[e]
-                        v[p] = vbuf[e]
+                        params[p], gain[p], prev[p], v[p] = wbuf[e], gnbuf[e], pvbuf[e], vbuf[e]
     bad = False  # every weight finite (branch-free: x - x is 0 only for a finite x)
     for p in range(params.shape[0]):
         bad |= (params[p] - params[p]) != 0.0

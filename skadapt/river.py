@@ -598,8 +598,8 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
 
     def _run_settings(self):
         """What every learning round reads, decided once from the configuration: the
-        training kernel (its name: ``_learner.epoch_kernel``) and the share of non-zero values from
-        which the input scaling centres a feature (``inf``: never)."""
+        training kernel (its name, from ``_learner.epoch_kernel``) and the share of non-zero
+        values from which the input scaling centres a feature (``inf``: never)."""
         self._kernel = _learner.epoch_kernel(1, self._icfg, self._fcfg)
         self._centred_share = _CENTRED_SHARE.get(self.input_scaling, math.inf)
 
