@@ -30,6 +30,8 @@ from ._kernel import (
     STATUS_NONFINITE_LOSS,
     STATUS_NONFINITE_WEIGHTS,
     STATUS_OK,
+    _all_finite,
+    block_ends,
     change_detected,
     clear_direct_path,
     gather_nonzeros,
@@ -156,8 +158,8 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
     gain = gstate[0]
     prev = gstate[1]
     v = pstate[1]
-    # the rule's scalars in the parameters' dtype (stored into an array of that dtype: the
-    # cast the general kernel's gain loop makes), as its gain loop has them
+    # the rule's scalars in the parameters' dtype, as the general kernel's gain loop casts
+    # them (here by storing them into an array of that dtype)
     sc = np.zeros(12, dt)
     sc[1] = 1.0
     sc[2] = fcfg[F_ETA0]
@@ -245,8 +247,7 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
         counters[1] += 1
         # ---- the update, block by block (the direct path last)
         for b in range(n_blocks):
-            src = b if b < n_layers else 0
-            dst = b if b < n_layers else n_layers - 1
+            src, dst = block_ends(b, n_layers)
             n_out = sizes[dst + 1]
             wo = w_off[b]
             bo = b_off[b]
@@ -323,9 +324,6 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
                     for e in range(n_el):
                         p = pos[e]
                         params[p], gain[p], prev[p], v[p] = wbuf[e], gnbuf[e], pvbuf[e], vbuf[e]
-    bad = False  # every weight finite (branch-free: x - x is 0 only for a finite x)
-    for p in range(params.shape[0]):
-        bad |= (params[p] - params[p]) != 0.0
-    if bad:
+    if not _all_finite(params):
         return loss_sum, STATUS_NONFINITE_WEIGHTS
     return loss_sum, STATUS_OK
