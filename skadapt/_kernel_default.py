@@ -13,11 +13,11 @@ other configuration runs the general kernels (:mod:`skadapt._kernel`);
 Why a second kernel: the general one is written for every rule, scope, activation and
 output, through inlined helpers, tuples and generic casts, and its first compilation takes
 10-15 s (Numba's type inference, mostly). This one is one function on the flat arrays, with
-:func:`_add_rows`, two helpers of the general kernel (:func:`skadapt._kernel.gather_nonzeros`
-and the detector's) and the rule's event as one scalar function
-(:func:`skadapt._rules.default_gain_element`), and compiles in about 3.5 s: a first fit of
-the defaults compiles only this (doc/speed.md). It is also faster per example: its hot
-loops index views from 0 (see :func:`train_epoch_default`).
+:func:`_add_rows`, small helpers of the general kernel (``layer_offsets``,
+``gather_nonzeros``, the detector's, ``block_ends``, ``_all_finite``) and the rule's event
+as one scalar function (:func:`skadapt._rules.default_gain_element`), and compiles in about
+3.5 s: a first fit of the defaults compiles only this (doc/speed.md). It is also faster per
+example: its hot loops index views from 0 (see :func:`train_epoch_default`).
 """
 
 import math
