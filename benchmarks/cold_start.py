@@ -82,16 +82,17 @@ def run(code, cache_dir):
 
 
 def first_fits(dtype, repeat):
-    """Median (process wall, fit call) seconds: cold (each run on a new empty cache), then
-    warm (on the last cold run's cache); and the epochs the fit ran."""
+    """Median (process wall, fit call) seconds: cold (each run on a new empty cache) and
+    warm (``repeat`` runs on the cache the first cold run wrote); and the epochs the fit
+    ran."""
     cold, warm = [], []
     code = FIT.format(dtype=dtype)
-    for _ in range(repeat):
+    for r in range(repeat):
         with tempfile.TemporaryDirectory() as cache:
             wall, line = run(code, cache)
             _, fit, epochs = line.split()
             cold.append((wall, float(fit)))
-            if len(warm) == 0:
+            if r == 0:  # the warm runs load what this one compiled
                 for _ in range(repeat):
                     wall, line = run(code, cache)
                     warm.append((wall, float(line.split()[1])))

@@ -216,8 +216,8 @@ def layer_offsets(sizes):
     for l in range(1, n_layers):
         a_off[l] = a_off[l - 1] + sizes[l]
         r_off[l] = r_off[l - 1] + sizes[l - 1]
-    return a_off, r_off, a_off[n_layers - 1] + sizes[n_layers], r_off[n_layers - 1] + sizes[
-        n_layers - 1]
+    last = n_layers - 1
+    return a_off, r_off, a_off[last] + sizes[last + 1], r_off[last] + sizes[last]
 
 
 @njit(cache=True, error_model="numpy")

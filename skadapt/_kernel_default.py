@@ -36,6 +36,7 @@ from ._kernel import (
     clear_direct_path,
     gather_nonzeros,
     layer_offsets,
+    online_epoch,
 )
 from ._rules import (
     ACT_RELU,
@@ -60,11 +61,8 @@ from ._rules import (
     I_GROWTH,
     I_MULTILABEL,
     I_RULE,
-    I_SCOPE,
     I_SKIP_INCOHERENT,
-    I_SPARSE_EVENTS,
     RULE_GAIN,
-    SCOPE_SYNAPSE,
     default_gain_element,
 )
 
@@ -75,8 +73,10 @@ _RUN_ELEMENTS = 2048
 
 def default_epoch(batch_size, icfg, fcfg):
     """Whether :func:`train_epoch_default` is the kernel for ``batch_size`` and the
-    configuration ``icfg``, ``fcfg`` (:func:`skadapt._learner.epoch_kernel` asks)."""
-    return (batch_size == 1 and icfg[I_SPARSE_EVENTS] != 0 and icfg[I_SCOPE] == SCOPE_SYNAPSE
+    configuration ``icfg``, ``fcfg`` (:func:`skadapt._learner.epoch_kernel` asks): an epoch
+    of the online kernel (:func:`skadapt._kernel.online_epoch`) with the default rule's
+    choices, ReLU and softmax outputs."""
+    return (online_epoch(batch_size, icfg)
             and icfg[I_RULE] == RULE_GAIN and icfg[I_BASE] == BASE_RMS
             and icfg[I_GROWTH] == GROWTH_ADDITIVE and icfg[I_FALLBACK] == FALLBACK_RESET
             and icfg[I_COHERENCE] == COHERENCE_TRACE and icfg[I_SKIP_INCOHERENT] == 0
