@@ -84,7 +84,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
     input_scaling : {"auto", "max_abs", "standard"} or None, default="auto"
         How the network sees the input features, learnt by the learner from the
         data of every ``fit`` and ``partial_fit`` call (running statistics), so
-        that learning does not depend on the scale of any feature:
+        that learning does not depend on the units the features are measured in:
 
         - ``"max_abs"``: each feature divided by the largest ``|x|`` seen of it
           (the "normalized" part of Vowpal Wabbit's update; Ross, Mineiro and
@@ -94,7 +94,15 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
           is centred on its running mean and divided by its running standard
           deviation, as ``StandardScaler`` would, or by a third of its largest
           deviation from the mean where that is larger (a heavy tail: no centred
-          input goes beyond +-3); sparse input is never centred.
+          input goes beyond +-3); sparse input is never centred. Where the
+          standard deviations of the centred features are all within a factor
+          10 of each other (features in one unit: pixels, samples of a signal,
+          features already standardised together), each is divided by their
+          median instead of its own (and its heavy tail's bound by as much), so
+          that the network sees their relative spread: standardising each on its
+          own would give a noise feature the spread of an informative one
+          (``make_classification``'s informative features have 3 to 7 times its
+          noise features' spread; doc/breadth.md).
         - ``"standard"``: every feature of dense input centred and divided as
           with ``"auto"`` (``StandardScaler`` kept by the learner, for dense
           features with many zeros too: 0/1 indicators, ordinal codes); sparse
@@ -185,12 +193,20 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         noise of a data set as long as its step stays constant; the decay
         (0.5, the exponent of ``SGDClassifier``'s ``power_t``) lets it settle
         instead, in fewer epochs (doc/breadth.md).
-    tol : float or None, default=1e-3
+    tol : float, "auto" or None, default="auto"
         Stop when the training loss (or the validation score with
         ``early_stopping``) does not improve by at least ``tol`` for
         ``n_iter_no_change`` consecutive epochs. ``None`` runs ``max_iter``
-        epochs. (1e-3 and 5 epochs, as in ``SGDClassifier``, which also
-        learns one example at a time; ``MLPClassifier``'s are 1e-4 and 10.)
+        epochs. ``"auto"``: 0.4% of the first epoch's training loss of the
+        ``fit`` call (with ``early_stopping``, 1e-3 of the validation score,
+        as in ``SGDClassifier``, which also learns one example at a time;
+        ``MLPClassifier``'s ``tol`` is 1e-4 for both). A fixed ``tol`` on the
+        loss asks for the same gain from a two-class problem whose loss starts
+        at 0.3 as from a ten-class one starting at 1.7: learning online, the
+        second's loss goes on falling by more than 1e-3 for hundreds of epochs
+        while its held-out accuracy stopped rising after some 40
+        (MNIST-1D); relative to the loss it started from, both stop when their
+        gain has become small (doc/breadth.md).
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping.
     shuffle : bool, default=True
@@ -397,7 +413,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "epoch_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"}), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
@@ -449,7 +465,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         batch_size=None,
         max_iter=200,
         epoch_decay="auto",
-        tol=1e-3,
+        tol="auto",
         n_iter_no_change=5,
         shuffle=True,
         random_state=None,
@@ -973,8 +989,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             shift[dense] = mean[dense]
             # the standard deviation, or a share of the largest deviation from the mean
             # where that is larger (a heavy tail: no centred input beyond the bound)
+            std = np.sqrt(m2 / n)
             deviation = np.maximum(x_max - mean, mean - x_min) / _CENTRED_BOUND
-            scale = np.where(dense, np.maximum(np.sqrt(m2 / n), deviation), scale)
+            scale = np.where(dense, np.maximum(std, deviation), scale)
+            if self.input_scaling == "auto":
+                _keep_alike_spreads(scale, std, dense)
         # each scale rounded up to a power of two (1 for none, and for one below the
         # smallest normal number, whose reciprocal would overflow): folding it into the
         # weights and out again at every call is then exact, and cannot drift by rounding
@@ -1094,13 +1113,16 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                     val_scores.append(score)
                     if self.verbose:
                         print(f"Validation score: {score:f}")
-                    tol = -np.inf if self.tol is None else self.tol
+                    tol = (-np.inf if self.tol is None else
+                           _AUTO_TOL_SCORE if isinstance(self.tol, str) else self.tol)
                     no_improvement = no_improvement + 1 if score < best_score + tol else 0
                     if score > best_score:
                         best_score = score
                         best_params = model.params.copy()
                 else:
-                    if self.tol is not None and loss > best_loss - self.tol:
+                    if epoch == 0:
+                        tol = _AUTO_TOL_SHARE * loss if isinstance(self.tol, str) else self.tol
+                    if self.tol is not None and loss > best_loss - tol:
                         no_improvement += 1
                     else:
                         no_improvement = 0
@@ -1357,6 +1379,13 @@ _CENTRED_SHARE = {"auto": 0.9, "standard": 0.0}
 # the mean over this bound where that is larger: no centred input is beyond +-3 (a heavy
 # tail, e.g. a pixel that is rarely on, standardised, would otherwise reach 50 and more)
 _CENTRED_BOUND = 3.0
+# tol="auto": the share of the first epoch's training loss an epoch must gain, and the
+# gain of the validation score with early_stopping
+_AUTO_TOL_SHARE = 4e-3
+_AUTO_TOL_SCORE = 1e-3
+# "auto": centred features whose standard deviations are all within this factor of each
+# other are taken to share a unit, and keep their relative spread (_keep_alike_spreads)
+_ALIKE_SPREAD = 10.0
 # Rows of the running input statistics (see _input_batch_stats)
 N_INPUT_STATS = 7
 # The smallest scale of an input: the smallest normal float64 (skadapt._online repeats it)
@@ -1375,6 +1404,25 @@ _SATURATED = 0.98
 _STUCK_EXAMPLES = 0.95
 _STUCK_UNITS = 0.9
 _DRIFT_LOG = 65
+
+
+def _keep_alike_spreads(scale, std, centred):
+    """Where the ``centred`` features' (non-zero) standard deviations ``std`` are all
+    within a factor ``_ALIKE_SPREAD`` of each other, divide them by their median standard
+    deviation instead of each by its own, in place in ``scale`` (each feature's divisor,
+    its standard deviation or its heavy tail's bound): the features are then taken to be
+    measured in one unit (pixels, signal samples, features already standardised
+    together), and the larger spread of some of them is information that per-feature
+    standardising would throw away (``make_classification``'s informative features have 3
+    to 7 times the spread of its noise features). A heavy tail keeps its bound relative to
+    the feature's own deviation. Features in different units (a table of counts, sizes
+    and rates: spreads 10 to 10,000 times apart) are standardised each on its own."""
+    alike = centred & (std > 0.0)
+    if not alike.any():
+        return
+    spread = std[alike]
+    if spread.max() <= _ALIKE_SPREAD * spread.min():
+        scale[alike] *= np.median(spread) / spread
 
 
 def _input_batch_stats(X):

@@ -38,7 +38,7 @@ def _add_rows(a, n_in, params, wo, n_out, z):
 
 
 @njit(cache=True, error_model="numpy")
-def observe(x, stats, shift, inv_scale, centred_share, centred_bound):
+def observe(x, stats, shift, inv_scale, centred_share, centred_bound, alike_spread):
     """Count the example ``x`` in the running input statistics ``stats`` (7, n_features:
     largest ``|x|``, examples, non-zeros, mean, sum of squared deviations, largest and
     smallest ``x``), and write the input transform they give into ``shift`` and
@@ -46,7 +46,10 @@ def observe(x, stats, shift, inv_scale, centred_share, centred_bound):
     powers of two; a feature non-zero in at least ``centred_share`` of the examples (the
     estimator's ``_CENTRED_SHARE`` of its ``input_scaling``; ``inf`` for none) is centred
     on its mean and divided by its standard deviation, or by its largest deviation from
-    the mean over ``centred_bound`` where that is larger). All in place.
+    the mean over ``centred_bound`` where that is larger); where the centred features'
+    non-zero standard deviations are all within a factor ``alike_spread`` of each other
+    (0: never), each is divided by their median instead of its own (the estimator's
+    ``_keep_alike_spreads``). All in place.
 
     Returns False, changing nothing, if some value of ``x`` is not finite.
     """
@@ -73,19 +76,46 @@ def observe(x, stats, shift, inv_scale, centred_share, centred_bound):
             stats[5, j] = v
         if n_a == 0.0 or v < stats[6, j]:
             stats[6, j] = v
+    # the divisors (inv_scale holds them until they are rounded), then the spreads' range
+    n_alike = 0
+    low = np.inf
+    high = 0.0
+    for j in range(n_features):
         scale = stats[0, j]
         s = 0.0
         if stats[2, j] >= centred_share * n:
             s = stats[3, j]
-            scale = max(math.sqrt(stats[4, j] / n),
-                        max(stats[5, j] - s, s - stats[6, j]) / centred_bound)
+            sd = math.sqrt(stats[4, j] / n)
+            scale = max(sd, max(stats[5, j] - s, s - stats[6, j]) / centred_bound)
+            if sd > 0.0:
+                n_alike += 1
+                low = min(low, sd)
+                high = max(high, sd)
+        shift[j] = s
+        inv_scale[j] = scale
+    alike = alike_spread > 0.0 and n_alike > 0 and high <= alike_spread * low
+    median = 0.0
+    if alike:
+        spreads = np.empty(n_alike)
+        k = 0
+        for j in range(n_features):
+            sd = math.sqrt(stats[4, j] / n)
+            if stats[2, j] >= centred_share * n and sd > 0.0:
+                spreads[k] = sd
+                k += 1
+        median = np.median(spreads)
+    for j in range(n_features):
+        scale = inv_scale[j]
+        if alike and stats[2, j] >= centred_share * n:
+            sd = math.sqrt(stats[4, j] / n)
+            if sd > 0.0:
+                scale *= median / sd
         # rounded up to a power of two (1 for none or below the smallest normal number),
         # as np.frexp / np.ldexp do it
         p = 1.0
         if scale >= _SMALLEST_SCALE:
             frac, ex = math.frexp(scale)
             p = math.ldexp(1.0, ex - 1 if frac == 0.5 else ex)
-        shift[j] = s
         inv_scale[j] = 1.0 / p
     return True
 

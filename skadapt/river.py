@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 
 from . import _config, _learner, _numba_cache, _online
 from ._classifier import (
+    _ALIKE_SPREAD,
     _CENTRED_BOUND,
     _CENTRED_SHARE,
     _DRIFT_LOG,
@@ -125,8 +126,9 @@ class DendriticClassifier(base.Classifier):
         sparse row, for the statistics, learning and prediction alike: with
         ``"auto"``, a feature non-zero in at least 90% of the examples is centred on
         its mean, so an absent value of such a feature is far from its mean (impute
-        missing values upstream if they are not zeros); ``"standard"`` centres every
-        feature (see :class:`skadapt.DendriticClassifier`).
+        missing values upstream if they are not zeros), and such features whose
+        spreads are within 10x of each other keep their relative spread;
+        ``"standard"`` centres every feature (see :class:`skadapt.DendriticClassifier`).
     drift_threshold : float or None, default=10.0
         Threshold of the change detector on the direct path (None: off).
     learning_rate_init : float, default=0.001
@@ -360,7 +362,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
             args = self._read_new(x, row)
         if self.input_scaling is not None and not _online.observe(
                 row, self._stats, args[_A_SHIFT], args[_A_SCALE],
-                self._centred_share, _CENTRED_BOUND):
+                self._centred_share, _CENTRED_BOUND, self._alike_spread):
             raise ValueError(f"Feature values must be finite; got {x!r}.")
         args[_A_Y][0] = k
         entry = _ENTRY.get(self._kernel)
@@ -599,9 +601,11 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
     def _run_settings(self):
         """What every learning round reads, decided once from the configuration: the
         training kernel (its name, from ``_learner.epoch_kernel``) and the share of non-zero
-        values from which the input scaling centres a feature (``inf``: never)."""
+        values from which the input scaling centres a feature (``inf``: never), and the
+        factor within which the centred features' spreads are kept (0: never)."""
         self._kernel = _learner.epoch_kernel(1, self._icfg, self._fcfg)
         self._centred_share = _CENTRED_SHARE.get(self.input_scaling, math.inf)
+        self._alike_spread = _ALIKE_SPREAD if self.input_scaling == "auto" else 0.0
 
     def __getstate__(self):
         # the kernel's argument tuple, the scratch buffers and the row reader are rebuilt
@@ -660,7 +664,7 @@ def _warm_helpers():
         return
     one, row = np.ones(1), np.zeros(1)
     _numba_cache.call(_online.observe, row, np.zeros((N_INPUT_STATS, 1)), row.copy(),
-                      one.copy(), 0.9, _CENTRED_BOUND)
+                      one.copy(), 0.9, _CENTRED_BOUND, _ALIKE_SPREAD)
     sizes = np.array([1, 1], np.int64)
     offsets = np.zeros(1, np.int64)
     _numba_cache.call(_online.predict_proba_row, row, row.copy(), one, np.zeros(2), sizes,

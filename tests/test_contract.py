@@ -347,6 +347,26 @@ def test_tol_stops_training(digits):
     assert clf.n_iter_ == 3  # the first epoch sets best_loss; two more without improvement
 
 
+def test_auto_tol_is_a_share_of_the_first_epochs_loss(digits):
+    """``tol="auto"``: the loss must gain 0.4% of the first epoch's loss of the call, i.e.
+    the same run as the fixed ``tol`` of that size; with ``early_stopping``, 1e-3 of the
+    validation score."""
+    X, y = digits
+    kw = dict(hidden_layer_sizes=(20,), max_iter=60, random_state=0)
+    first = DendriticClassifier(**dict(kw, max_iter=1), tol=None).fit(X, y).loss_curve_[0]
+    auto = DendriticClassifier(**kw).fit(X, y)
+    assert auto.tol == "auto" and auto.n_iter_ < 60  # it stopped, before max_iter
+    fixed = DendriticClassifier(**kw, tol=4e-3 * first).fit(X, y)
+    assert auto.loss_curve_ == fixed.loss_curve_
+    # a tenth of that share runs on: the threshold is the one that stopped it
+    longer = DendriticClassifier(**kw, tol=4e-4 * first).fit(X, y)
+    assert longer.n_iter_ > auto.n_iter_
+    kw = dict(kw, early_stopping=True)
+    auto = DendriticClassifier(**kw).fit(X, y)
+    assert auto.validation_scores_ == DendriticClassifier(**kw, tol=1e-3).fit(
+        X, y).validation_scores_
+
+
 @pytest.mark.parametrize("batch_size", [1, 7, 64])
 def test_minibatches_learn(digits, batch_size):
     X, y = digits

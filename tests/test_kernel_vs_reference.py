@@ -75,8 +75,11 @@ def _expected_input_transform(X, how, sparse):
     """``(shift, scale)`` of ``input_scaling`` for the training data X, written from its
     definition: the largest ``|x|``; on dense input, with ``"auto"`` the mean and standard
     deviation of the columns non-zero in >= 90% of rows, with ``"standard"`` of every
-    column, the deviation at least a third of the largest ``|x - mean|``; each scale
-    rounded up to a power of two (1 for a column of zeros or a constant one)."""
+    column, the deviation at least a third of the largest ``|x - mean|``; with
+    ``"auto"``, where those columns' non-zero deviations are all within a factor 10 of
+    each other, each column's deviation replaced by their median (its bound stays a third
+    of its largest ``|x - mean|`` relative to its own deviation); each scale rounded up
+    to a power of two (1 for a column of zeros or a constant one)."""
     scale = np.abs(X).max(axis=0)
     shift = np.zeros(X.shape[1])
     if how in ("auto", "standard") and not sparse:
@@ -84,7 +87,12 @@ def _expected_input_transform(X, how, sparse):
         dense = np.count_nonzero(X, axis=0) >= share * X.shape[0]
         shift[dense] = X.mean(axis=0)[dense]
         bound = np.abs(X - X.mean(axis=0)).max(axis=0) / 3
-        scale[dense] = np.maximum(X.std(axis=0), bound)[dense]
+        std = X.std(axis=0)
+        scale[dense] = np.maximum(std, bound)[dense]
+        varied = dense & (std > 0)
+        if how == "auto" and varied.any() and std[varied].max() <= 10 * std[varied].min():
+            median = np.median(std[varied])
+            scale[varied] = median * np.maximum(1.0, bound[varied] / std[varied])
     scale = np.array([2.0 ** np.ceil(np.log2(v)) if v > 0 else 1.0 for v in scale])
     return shift, scale
 
@@ -315,6 +323,30 @@ def test_input_scaling_bounds_a_heavy_tail(cfg, dtype, how):
     by_bound = 2.0 ** np.ceil(np.log2(np.abs(X[:, 0] - X[:, 0].mean()).max() / 3))
     assert by_bound > 2.0 ** np.ceil(np.log2(X[:, 0].std()))
     assert est.input_scale_[0] == by_bound
+
+
+@pytest.mark.parametrize("spreads, alike", [((1.0, 1.0, 3.0, 7.0, 1.0, 2.0), True),
+                                             ((1.0, 1.0, 3.0, 70.0, 1.0, 2.0), False)],
+                         ids=["alike", "apart"])
+@pytest.mark.parametrize("how", ["auto", "standard"])
+def test_input_scaling_keeps_alike_spreads(spreads, alike, how):
+    """``"auto"``: dense columns whose standard deviations are within 10x of each other
+    (``make_classification``'s informative features have 3-7x its noise features' spread)
+    are divided by their median deviation, so that the network sees their relative spread;
+    with one column 70x another's, each is standardised on its own, as ``"standard"``
+    always does. The transform and the training match the reference."""
+    X, y, sw = _data(8)
+    X = np.random.RandomState(1).normal(0.0, 1.0, X.shape) * np.array(spreads)
+    est = _assert_matches_reference(dict(input_scaling=how), (5,), "relu", 1, seed=8,
+                                    data=(X, y, sw))
+    own = np.array([2.0 ** np.ceil(np.log2(max(s, b))) for s, b in
+                    zip(X.std(axis=0), np.abs(X - X.mean(axis=0)).max(axis=0) / 3,
+                        strict=True)])
+    spread_kept = how == "auto" and alike
+    assert np.array_equal(est.input_scale_, own) != spread_kept
+    if spread_kept:  # the widest column is seen wider than the narrowest
+        seen = X.std(axis=0) / est.input_scale_
+        assert seen[3] > 3 * seen[0]
 
 
 def test_input_scaling_keeps_the_scaled_weights_when_a_scale_grows():

@@ -101,6 +101,28 @@ def test_learns_the_same_model_as_partial_fit_one_row_at_a_time(phishing, params
         np.testing.assert_array_equal(1.0 / model._inv_scale, scale)
 
 
+@pytest.mark.parametrize("spreads", [(1.0, 1.4, 4.0, 1.4), (1.0, 1.4, 400.0, 1.4)],
+                         ids=["alike", "apart"])
+def test_auto_input_scaling_of_alike_spreads_matches_partial_fit(spreads):
+    """Dense features whose spreads are within 10x of each other keep their relative
+    spread (``"auto"``): the River model's transform, example by example, is partial_fit's,
+    whether the spreads are alike or, with one feature 500 times another's, not."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(3.0, 1.0, (300, 4)) * np.array(spreads)
+    y = X[:, 0] + X[:, 1] / spreads[1] > 6.0
+    names = ["a", "b", "c", "d"]
+    stream = [(dict(zip(names, row, strict=True)), bool(label))
+              for row, label in zip(X, y, strict=True)]
+    model, twin, _ = _learn_both(stream, names, [False, True], seed=0,
+                                 hidden_layer_sizes=(5,))
+    np.testing.assert_array_equal(model._stats, twin._state["in_stats"])
+    shift, scale = twin._state["in_transform"]
+    np.testing.assert_array_equal(model._shift, shift)
+    np.testing.assert_array_equal(1.0 / model._inv_scale, scale)
+    # alike: one divisor (their median deviation, 1.4, rounded up); apart: their own
+    assert (len(set(scale.tolist())) == 1) == (spreads[2] < 10.0)
+
+
 def test_change_detection_matches_partial_fit(phishing):
     # the labels flip after 300 examples: the detector fires, at the same examples
     stream = phishing[:300] + [(x, not y) for x, y in phishing[300:700]]
