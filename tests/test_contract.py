@@ -348,19 +348,27 @@ def test_tol_stops_training(digits):
 
 
 def test_auto_tol_is_a_share_of_the_first_epochs_loss(digits):
-    """``tol="auto"``: the loss must gain 0.4% of the first epoch's loss of the call, i.e.
-    the same run as the fixed ``tol`` of that size; with ``early_stopping``, 1e-3 of the
-    validation score."""
+    """``tol="auto"``: the loss must gain 0.4% of the first epoch's loss of the call (at
+    least 1e-3), i.e. the same run as the fixed ``tol`` of that size; with
+    ``early_stopping``, 1e-3 of the validation score."""
     X, y = digits
     kw = dict(hidden_layer_sizes=(20,), max_iter=60, random_state=0)
     first = DendriticClassifier(**dict(kw, max_iter=1), tol=None).fit(X, y).loss_curve_[0]
     auto = DendriticClassifier(**kw).fit(X, y)
     assert auto.tol == "auto" and auto.n_iter_ < 60  # it stopped, before max_iter
+    assert 4e-3 * first > 1e-3  # (digits' first loss is above the floor)
     fixed = DendriticClassifier(**kw, tol=4e-3 * first).fit(X, y)
     assert auto.loss_curve_ == fixed.loss_curve_
     # a tenth of that share runs on: the threshold is the one that stopped it
     longer = DendriticClassifier(**kw, tol=4e-4 * first).fit(X, y)
     assert longer.n_iter_ > auto.n_iter_
+    # an easy problem (a first loss below 0.25): the floor, 1e-3
+    easy = X[np.isin(y, [0, 1])], y[np.isin(y, [0, 1])]
+    first = DendriticClassifier(**dict(kw, max_iter=1), tol=None).fit(*easy).loss_curve_[0]
+    assert 4e-3 * first < 1e-3
+    auto = DendriticClassifier(**kw).fit(*easy)
+    assert auto.loss_curve_ == DendriticClassifier(**kw, tol=1e-3).fit(*easy).loss_curve_
+    assert DendriticClassifier(**kw, tol=4e-3 * first).fit(*easy).n_iter_ > auto.n_iter_
     kw = dict(kw, early_stopping=True)
     auto = DendriticClassifier(**kw).fit(X, y)
     assert auto.validation_scores_ == DendriticClassifier(**kw, tol=1e-3).fit(
