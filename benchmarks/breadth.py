@@ -41,8 +41,9 @@ sets than these, so that the breadth suite's folds report them and never tune th
 ``make_classification`` of 5,000 x 20 (3 classes, 5% labels flipped) and 2,000 x 60 (5
 classes, 20 informative features), ``make_gaussian_quantiles`` (3,000 x 8, 3 classes),
 ``make_hastie_10_2`` (3,000), the first 4,000 examples of River's synthetic Agrawal (function
-2), Hyperplane (10 features, 5% noise) and RandomRBF (4 classes) streams, and MNIST-1D
-generated with seed 1234. Same protocol, learners and report.
+2), Hyperplane (10 features, 5% noise), RandomRBF (4 classes) and Sine (two features and
+two of noise) streams, MNIST-1D generated with seed 1234, and ``make_circles`` (3,000, noise
+0.2). Same protocol, learners and report.
 
 Run ``python benchmarks/breadth.py --quick`` for a small run (iris, wine, breast_cancer, digits
 and Phishing, 3 folds: about a minute on 2 cores), and
@@ -235,6 +236,10 @@ DEVELOPMENT = {
     "random_rbf": (_river_synth("RandomRBF", 4000, seed_model=42, seed_sample=42, n_classes=4,
                                 n_features=10), "river"),
     "mnist1d_seed1234": (lambda: datasets.load_mnist1d(seed=1234), "mnist1d"),
+    "circles": (_make("make_circles", n_samples=3000, noise=0.2, factor=0.5, random_state=4),
+                "scikit-learn"),
+    "sine": (_river_synth("Sine", 4000, classification_function=0, seed=42,
+                          balance_classes=False, has_noise=True), "river"),
 }
 SUITES = {"breadth": DATASETS, "development": DEVELOPMENT}
 
