@@ -347,29 +347,48 @@ def test_tol_stops_training(digits):
     assert clf.n_iter_ == 3  # the first epoch sets best_loss; two more without improvement
 
 
-def test_auto_tol_is_a_share_of_the_first_epochs_loss(digits):
-    """``tol="auto"``: the loss must gain 0.4% of the first epoch's loss of the call (at
-    least 1e-3), i.e. the same run as the fixed ``tol`` of that size; with
-    ``early_stopping``, 1e-3 of the validation score."""
-    X, y = digits
-    kw = dict(hidden_layer_sizes=(20,), max_iter=60, random_state=0)
-    first = DendriticClassifier(**dict(kw, max_iter=1), tol=None).fit(X, y).loss_curve_[0]
+def _replay_stopping(curve, tol, patience=5):
+    """The epochs a run with this loss curve trains under the stopping rule: an epoch
+    that does not beat the best loss so far by ``tol`` counts; more than ``patience``
+    such epochs in a row stop it."""
+    best, count = np.inf, 0
+    for epoch, loss in enumerate(curve):
+        count = count + 1 if loss > best - tol else 0
+        best = min(best, loss)
+        if count > patience:
+            return epoch + 1
+    return len(curve)
+
+
+@pytest.mark.parametrize("hard", [True, False], ids=["noisy labels", "easy digits"])
+def test_auto_tol_is_a_share_of_the_first_epochs_loss(digits, hard):
+    """``tol="auto"``: an epoch must gain 0.4% of the first epoch's loss of the call, at
+    least 1e-3. The run stops where the rule, replayed on the loss curve of the same run
+    without stopping, says; with 20% of the labels flipped (a first loss near 1.3) the
+    share decides and stops it sooner than 1e-3 would, on two digits (a first loss below
+    0.25) the floor, which stops it sooner than the share alone would."""
+    if hard:
+        X, y = make_classification(600, 20, n_informative=5, n_classes=4, flip_y=0.2,
+                                   random_state=0)
+    else:
+        X, y = digits
+        X, y = X[y < 2], y[y < 2]
+    kw = dict(hidden_layer_sizes=(20,), max_iter=80, random_state=0)
+    full = DendriticClassifier(**kw, tol=None).fit(X, y).loss_curve_
     auto = DendriticClassifier(**kw).fit(X, y)
-    assert auto.tol == "auto" and auto.n_iter_ < 60  # it stopped, before max_iter
-    assert 4e-3 * first > 1e-3  # (digits' first loss is above the floor)
-    fixed = DendriticClassifier(**kw, tol=4e-3 * first).fit(X, y)
-    assert auto.loss_curve_ == fixed.loss_curve_
-    # a tenth of that share runs on: the threshold is the one that stopped it
-    longer = DendriticClassifier(**kw, tol=4e-4 * first).fit(X, y)
-    assert longer.n_iter_ > auto.n_iter_
-    # an easy problem (a first loss below 0.25): the floor, 1e-3
-    easy = X[np.isin(y, [0, 1])], y[np.isin(y, [0, 1])]
-    first = DendriticClassifier(**dict(kw, max_iter=1), tol=None).fit(*easy).loss_curve_[0]
-    assert 4e-3 * first < 1e-3
-    auto = DendriticClassifier(**kw).fit(*easy)
-    assert auto.loss_curve_ == DendriticClassifier(**kw, tol=1e-3).fit(*easy).loss_curve_
-    assert DendriticClassifier(**kw, tol=4e-3 * first).fit(*easy).n_iter_ > auto.n_iter_
-    kw = dict(kw, early_stopping=True)
+    assert auto.tol == "auto" and auto.n_iter_ < 80  # it stopped, before max_iter
+    share = 4e-3 * full[0]
+    assert auto.n_iter_ == _replay_stopping(full, max(1e-3, share))
+    assert auto.loss_curve_ == full[:auto.n_iter_]  # (the same run up to there)
+    if hard:
+        assert share > 1e-3 and auto.n_iter_ < _replay_stopping(full, 1e-3)
+    else:
+        assert share < 1e-3 and auto.n_iter_ < _replay_stopping(full, share)
+
+
+def test_auto_tol_with_early_stopping_is_1e_3_of_the_score(digits):
+    X, y = digits
+    kw = dict(hidden_layer_sizes=(20,), max_iter=60, random_state=0, early_stopping=True)
     auto = DendriticClassifier(**kw).fit(X, y)
     assert auto.validation_scores_ == DendriticClassifier(**kw, tol=1e-3).fit(
         X, y).validation_scores_
