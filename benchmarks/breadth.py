@@ -497,7 +497,10 @@ def report(args, cmd, summary, records, skipped, shapes, learners, dendritic_par
                "HGB": "HistGradientBoostingClassifier()", "SGD": "SGDClassifier()"}
     parts = [
         "---\norphan: true\n---\n",  # a generated page; the toctree may list it or not
-        "# Breadth: DendriticClassifier out of the box against the usual classifiers\n",
+        ("# Breadth: DendriticClassifier out of the box against the usual classifiers\n"
+         if args.suite == "breadth" else
+         "# Development suite (where the defaults are chosen): DendriticClassifier against "
+         "the usual classifiers\n"),
         f"Command: `{cmd}`  \nStarted: {meta['started']}; "
         f"{seconds:.0f} s on this machine ({os.cpu_count()} CPUs; {env}); the untimed "
         f"warm-up fit took {warm:.1f} s.  \nVersions (at the start): {ver}.\n",
@@ -555,7 +558,8 @@ def main(argv=None):
                     help="overrides of DendriticClassifier's parameters, e.g. "
                          "'{\"direct_path\": true, \"input_scaling\": \"auto\"}'")
     ap.add_argument("--quick", action="store_true",
-                    help=f"{','.join(QUICK_DATASETS)} with 3 folds (unless --datasets or "
+                    help=f"{','.join(QUICK_DATASETS)} (the breadth suite's; the "
+                         "development suite's all) with 3 folds (unless --datasets or "
                          "--folds say otherwise)")
     ap.add_argument("--out", default=None,
                     help="write OUT.md and OUT.json (every fold's numbers), "
@@ -563,7 +567,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     given = argv if argv is not None else sys.argv[1:]
     if args.quick:
-        if not any(a.startswith("--datasets") for a in given):
+        if args.suite == "breadth" and not any(a.startswith("--datasets") for a in given):
             args.datasets = ",".join(QUICK_DATASETS)
         if not any(a.startswith("--folds") for a in given):
             args.folds = 3
@@ -572,8 +576,7 @@ def main(argv=None):
     learner_names = args.learners.split(",")
     args.forms = args.forms.split(",")
     for what, chosen, known in (("data sets", names, {**DATASETS, **DEVELOPMENT}),
-                                ("learners", learner_names,
-                                                                  LEARNERS),
+                                ("learners", learner_names, LEARNERS),
                                 ("forms", args.forms, FORMS)):
         unknown = [c for c in chosen if c not in known]
         if unknown:

@@ -69,3 +69,7 @@ def test_load_mnist1d_offline_and_leaves_the_global_generators_alone():
     X2, y2 = load_mnist1d()  # the same data every time
     np.testing.assert_array_equal(X2, X)
     np.testing.assert_array_equal(y2, y)
+    X3, y3 = load_mnist1d(seed=1234)  # another seed: other signals of the same classes
+    assert X3.shape == X.shape and set(np.unique(y3)) == set(range(10))
+    assert not np.allclose(X3, X)
+    np.testing.assert_array_equal(load_mnist1d(seed=1234)[0], X3)
