@@ -242,12 +242,13 @@ DEVELOPMENT = {
                           balance_classes=False, has_noise=True), "river"),
 }
 SUITES = {"breadth": DATASETS, "development": DEVELOPMENT}
+ALL_DATASETS = {**DATASETS, **DEVELOPMENT}
 
 
 def load(name):
     """``DATASETS[name]`` (or ``DEVELOPMENT[name]``) as a float64 feature matrix and a
     label vector."""
-    X, y = {**DATASETS, **DEVELOPMENT}[name][0]()
+    X, y = ALL_DATASETS[name][0]()
     return np.asarray(X, dtype=np.float64), np.asarray(y)
 
 
@@ -575,7 +576,7 @@ def main(argv=None):
     names = args.datasets.split(",") if args.datasets else list(suite)
     learner_names = args.learners.split(",")
     args.forms = args.forms.split(",")
-    for what, chosen, known in (("data sets", names, {**DATASETS, **DEVELOPMENT}),
+    for what, chosen, known in (("data sets", names, ALL_DATASETS),
                                 ("learners", learner_names, LEARNERS),
                                 ("forms", args.forms, FORMS)):
         unknown = [c for c in chosen if c not in known]
@@ -605,7 +606,7 @@ def main(argv=None):
         try:
             X, y = load(name)
         except ImportError as exc:
-            package = {**DATASETS, **DEVELOPMENT}[name][1]
+            package = ALL_DATASETS[name][1]
             skipped[name] = f"{package} is not installed: {exc}"
             log(f"breadth.py: skipping {name}: {package} is not installed "
                 f"(pip install {package}, or the skadapt[bench] extra)")

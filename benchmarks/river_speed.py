@@ -35,7 +35,9 @@ def main(argv=None):
 
     from skadapt import DendriticClassifier as SklearnClassifier
     from skadapt import _online
-    from skadapt.river import _A_X, _ENTRY, _KERNELS, DendriticClassifier
+    from skadapt._classifier import _CENTRED_BOUND
+    from skadapt._learner import EPOCH_KERNELS
+    from skadapt.river import _A_X, _ENTRY, DendriticClassifier
 
     data = list(datasets.Phishing())
     models = {
@@ -95,11 +97,12 @@ def main(argv=None):
         ("  the dict's values into the row (itemgetter)",
          lambda: row.__setitem__(slice(None), model._getter(x))),
         ("  input statistics and transform (_online.observe)",
-         lambda: _online.observe(row, model._stats, *model._forward_args()[:2], 0.9)),
+         lambda: _online.observe(row, model._stats, model._shift, model._inv_scale,
+                                 model._centred_share, _CENTRED_BOUND, model._alike_spread)),
         ("  the training kernel on the example, compiled entry point",
          lambda: _ENTRY[model._kernel](*a)),
         ("  the training kernel on the example, through the dispatcher",
-         lambda: _KERNELS[model._kernel](*a)),
+         lambda: EPOCH_KERNELS[model._kernel](*a)),
         ("  forward pass (_online.predict_proba_row)",
          lambda: _online.predict_proba_row(row, *model._forward_args(), 0, model._pbuf)),
         ("  the probabilities as a dict", lambda: dict(zip(model.classes_,
