@@ -36,7 +36,6 @@ from ._kernel import (
     clear_direct_path,
     gather_nonzeros,
     layer_offsets,
-    online_epoch,
 )
 from ._rules import (
     ACT_RELU,
@@ -61,8 +60,11 @@ from ._rules import (
     I_GROWTH,
     I_MULTILABEL,
     I_RULE,
+    I_SCOPE,
     I_SKIP_INCOHERENT,
+    I_SPARSE_EVENTS,
     RULE_GAIN,
+    SCOPE_SYNAPSE,
     default_gain_element,
 )
 
@@ -71,12 +73,13 @@ from ._rules import (
 _RUN_ELEMENTS = 2048
 
 
-def default_epoch(batch_size, icfg, fcfg):
-    """Whether :func:`train_epoch_default` is the kernel for ``batch_size`` and the
-    configuration ``icfg``, ``fcfg`` (:func:`skadapt._learner.epoch_kernel` asks): an epoch
-    of the online kernel (:func:`skadapt._kernel.online_epoch`) with the default rule's
-    choices, ReLU and softmax outputs."""
-    return (online_epoch(batch_size, icfg)
+def default_epoch(icfg, fcfg):
+    """Whether the configuration ``icfg``, ``fcfg`` is one of the flat kernels' (a question
+    of :func:`skadapt._learner.epoch_kernel`, which picks :func:`train_epoch_default` to
+    learn online and :func:`train_epoch_default_batched` in mini-batches): the default
+    rule's choices with an event only for a non-zero gradient and a gain for each
+    parameter, ReLU and softmax outputs."""
+    return (icfg[I_SPARSE_EVENTS] != 0 and icfg[I_SCOPE] == SCOPE_SYNAPSE
             and icfg[I_RULE] == RULE_GAIN and icfg[I_BASE] == BASE_RMS
             and icfg[I_GROWTH] == GROWTH_ADDITIVE and icfg[I_FALLBACK] == FALLBACK_RESET
             and icfg[I_COHERENCE] == COHERENCE_TRACE and icfg[I_SKIP_INCOHERENT] == 0
@@ -112,6 +115,93 @@ def _add_rows(params, wo, n_out, in_val, in_idx, c, c_end, z, z0):
         w_row = params[r : r + n_out]
         for u in range(n_out):
             z_v[u] += a * w_row[u]
+
+
+@njit(cache=True, error_model="numpy")
+def _rule_scalars(params, fcfg):
+    """The rule's scalars in the parameters' dtype, as the general kernel's gain loop casts
+    them (here by storing them into an array of that dtype): 0, 1, ``eta0``, ``beta_2``,
+    ``1 - beta_2``, ``epsilon``, ``gain_up``, the trace's decay and its rest, the gain's
+    bounds; slot 11 is a scratch slot (an example's weight, a batch's scale)."""
+    sc = np.zeros(12, params.dtype)
+    sc[1] = 1.0
+    sc[2] = fcfg[F_ETA0]
+    sc[3] = fcfg[F_BETA2]
+    sc[4] = fcfg[F_V_REST]
+    sc[5] = fcfg[F_EPS]
+    sc[6] = fcfg[F_GAIN_UP]
+    sc[7] = fcfg[F_TRACE_DECAY]
+    sc[8] = 1.0 - fcfg[F_TRACE_DECAY]
+    sc[9] = fcfg[F_GAIN_MIN]
+    sc[10] = fcfg[F_GAIN_MAX]
+    return sc
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, in_val, in_idx,
+                      n_in_nz, yi, swi, sc):
+    """One example's forward pass (ReLU layers, each layer's non-zero outputs kept as the
+    next one's inputs: ``in_val``, ``in_idx``, ``n_in_nz``, whose input layer the caller
+    filled), its softmax's deltas ``swi * (p - y)`` for class ``yi`` and the backward pass,
+    into ``acts`` and ``deltas``; returns its loss (unweighted, in float64). ``sc`` holds
+    the scalars 0 and 1 in the parameters' dtype (and slot 11 gets ``swi`` in it): the
+    arithmetic of :func:`skadapt._kernel.sample_gradient`, in the flat kernels' form."""
+    n_layers = sizes.shape[0] - 1
+    n_blocks = w_off.shape[0]
+    zero, one = sc[0], sc[1]
+    k = sizes[n_layers]
+    zo = a_off[n_layers - 1]  # the output layer's sums and deltas
+    # ---- forward
+    for l in range(n_layers):
+        n_out = sizes[l + 1]
+        z0 = a_off[l]
+        for u in range(n_out):
+            acts[z0 + u] = params[b_off[l] + u]
+        if l == n_layers - 1 and n_blocks > n_layers:  # the direct path, from the input
+            _add_rows(params, w_off[n_layers], n_out, in_val, in_idx, r_off[0], n_in_nz[0],
+                      acts, z0)
+        _add_rows(params, w_off[l], n_out, in_val, in_idx, r_off[l],
+                  r_off[l] + n_in_nz[l], acts, z0)
+        if l < n_layers - 1:  # ReLU, and the layer's non-zero outputs (branch-free)
+            r1 = r_off[l + 1]
+            m = 0
+            for u in range(n_out):
+                zu = acts[z0 + u]
+                zu = zu if zu > zero else zero
+                acts[z0 + u] = zu
+                in_val[r1 + m] = zu
+                in_idx[r1 + m] = u
+                m += zu != 0.0
+            n_in_nz[l + 1] = m
+    # ---- softmax, cross-entropy of class yi, output deltas si * (p - y)
+    sc[11] = swi  # (the example's weight in the parameters' dtype)
+    si = sc[11]
+    zmax = acts[zo]
+    for u in range(1, k):
+        if acts[zo + u] > zmax:
+            zmax = acts[zo + u]
+    s = zero
+    for u in range(k):
+        s += math.exp(acts[zo + u] - zmax)
+    lse = zmax + math.log(s)
+    loss = (np.float64(zmax) + math.log(np.float64(s))) - np.float64(acts[zo + yi])
+    for u in range(k):
+        deltas[zo + u] = si * math.exp(acts[zo + u] - lse)
+    deltas[zo + yi] -= si
+    # ---- backward: the hidden layers' deltas
+    for l in range(n_layers - 1, 0, -1):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        wo = w_off[l]
+        d_out = deltas[a_off[l] : a_off[l] + n_out]
+        for j in range(n_in):
+            w_row = params[wo + j * n_out : wo + (j + 1) * n_out]
+            acc = zero
+            for u in range(n_out):
+                acc += w_row[u] * d_out[u]
+            deriv = one if acts[a_off[l - 1] + j] > zero else zero
+            deltas[a_off[l - 1] + j] = acc * deriv
+    return loss
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -158,80 +248,17 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
     gain = gstate[0]
     prev = gstate[1]
     v = pstate[1]
-    # the rule's scalars in the parameters' dtype, as the general kernel's gain loop casts
-    # them (here by storing them into an array of that dtype)
-    sc = np.zeros(12, dt)
-    sc[1] = 1.0
-    sc[2] = fcfg[F_ETA0]
-    sc[3] = fcfg[F_BETA2]
-    sc[4] = fcfg[F_V_REST]
-    sc[5] = fcfg[F_EPS]
-    sc[6] = fcfg[F_GAIN_UP]
-    sc[7] = fcfg[F_TRACE_DECAY]
-    sc[8] = 1.0 - fcfg[F_TRACE_DECAY]
-    sc[9] = fcfg[F_GAIN_MIN]
-    sc[10] = fcfg[F_GAIN_MAX]
+    sc = _rule_scalars(params, fcfg)
     zero, one, eta0, beta2, beta2_rest, eps = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
     gain_up, theta, theta_rest, gain_min, gain_max = sc[6], sc[7], sc[8], sc[9], sc[10]
     detect = drift[D_THRESHOLD] > 0.0 and n_blocks > n_layers
-    k = sizes[n_layers]
-    zo = a_off[n_layers - 1]  # the output layer's sums and deltas
     loss_sum = 0.0
     for q in range(order.shape[0]):
         i = order[q]
         n_in_nz[0] = gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale,
                                      i, in_val, in_idx)
-        # ---- forward
-        for l in range(n_layers):
-            n_out = sizes[l + 1]
-            z0 = a_off[l]
-            for u in range(n_out):
-                acts[z0 + u] = params[b_off[l] + u]
-            if l == n_layers - 1 and n_blocks > n_layers:  # the direct path, from the input
-                _add_rows(params, w_off[n_layers], n_out, in_val, in_idx, r_off[0], n_in_nz[0],
-                          acts, z0)
-            _add_rows(params, w_off[l], n_out, in_val, in_idx, r_off[l],
-                      r_off[l] + n_in_nz[l], acts, z0)
-            if l < n_layers - 1:  # ReLU, and the layer's non-zero outputs (branch-free)
-                r1 = r_off[l + 1]
-                m = 0
-                for u in range(n_out):
-                    zu = acts[z0 + u]
-                    zu = zu if zu > zero else zero
-                    acts[z0 + u] = zu
-                    in_val[r1 + m] = zu
-                    in_idx[r1 + m] = u
-                    m += zu != 0.0
-                n_in_nz[l + 1] = m
-        # ---- softmax, cross-entropy of class yi, output deltas si * (p - y)
-        yi = y[i]
-        sc[11] = sw[i]  # (the example's weight in the parameters' dtype)
-        si = sc[11]
-        zmax = acts[zo]
-        for u in range(1, k):
-            if acts[zo + u] > zmax:
-                zmax = acts[zo + u]
-        s = zero
-        for u in range(k):
-            s += math.exp(acts[zo + u] - zmax)
-        lse = zmax + math.log(s)
-        loss = (np.float64(zmax) + math.log(np.float64(s))) - np.float64(acts[zo + yi])
-        for u in range(k):
-            deltas[zo + u] = si * math.exp(acts[zo + u] - lse)
-        deltas[zo + yi] -= si
-        # ---- backward: the hidden layers' deltas
-        for l in range(n_layers - 1, 0, -1):
-            n_in = sizes[l]
-            n_out = sizes[l + 1]
-            wo = w_off[l]
-            d_out = deltas[a_off[l] : a_off[l] + n_out]
-            for j in range(n_in):
-                w_row = params[wo + j * n_out : wo + (j + 1) * n_out]
-                acc = zero
-                for u in range(n_out):
-                    acc += w_row[u] * d_out[u]
-                deriv = one if acts[a_off[l - 1] + j] > zero else zero
-                deltas[a_off[l - 1] + j] = acc * deriv
+        loss = _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas,
+                                 in_val, in_idx, n_in_nz, y[i], sw[i], sc)
         if not math.isfinite(loss):
             return loss_sum, STATUS_NONFINITE_LOSS
         loss_sum += sw[i] * loss
@@ -324,6 +351,141 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
                     for e in range(n_el):
                         p = pos[e]
                         params[p], gain[p], prev[p], v[p] = wbuf[e], gnbuf[e], pvbuf[e], vbuf[e]
+    if not _all_finite(params):
+        return loss_sum, STATUS_NONFINITE_WEIGHTS
+    return loss_sum, STATUS_OK
+
+
+@njit(cache=True, error_model="numpy")
+def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
+    """The dendritic rule's event (:func:`skadapt._rules.default_gain_element`) for each
+    parameter of ``lo:hi`` whose accumulated gradient times ``scale`` is non-zero, in one
+    branch-free loop (the others do not change); that part of ``G`` is consumed (zeroed).
+    The arithmetic of the general kernel's gain loop on a row of a mini-batch."""
+    zero = sc[0]
+    eta0, beta2, beta2_rest, eps = sc[2], sc[3], sc[4], sc[5]
+    gain_up, theta, theta_rest, gain_min, gain_max = sc[6], sc[7], sc[8], sc[9], sc[10]
+    g_r = G[lo:hi]
+    w_r = params[lo:hi]
+    gain_r = gain[lo:hi]
+    prev_r = prev[lo:hi]
+    v_r = v[lo:hi]
+    for e in range(hi - lo):
+        gd = g_r[e] * scale
+        wu = w_r[e]
+        gn = gain_r[e]
+        pv = prev_r[e]
+        vu = v_r[e]
+        w_new, gn_new, pv_new, v_new = default_gain_element(
+            gd, wu, gn, pv, vu, gain_up, theta, theta_rest, gain_min, gain_max, beta2,
+            beta2_rest, eps, eta0)
+        ev = gd != zero
+        w_r[e] = w_new if ev else wu + zero
+        gain_r[e] = gn_new if ev else gn + zero
+        prev_r[e] = pv_new if ev else pv + zero
+        v_r[e] = v_new if ev else vu + zero
+        g_r[e] = zero
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y,
+                                sw, order, batch_size, params, sizes, w_off, b_off, g_off, icfg,
+                                fcfg, pstate, gstate, glast, counters, drift, drift_log):
+    """:func:`train_epoch_default` in mini-batches of ``batch_size`` (> 1): the same
+    arguments and result, and the same numbers as the general kernel
+    (:func:`skadapt._kernel.train_epoch`) for the configurations of
+    :func:`default_epoch`, which the kernel tests compare bit for bit.
+
+    Per example: its non-zero inputs, the forward and backward pass
+    (:func:`_forward_backward`, with the weights of the batch's start), the change
+    detector, and its gradient added to the accumulated one ``G`` (the rows of its
+    non-zero inputs only, which are marked as touched). Per batch: every touched row, and
+    the biases, steps with the mean gradient (:func:`_step_accumulated`: a parameter whose
+    mean gradient is zero has no event). Only rows some example of the batch touched are
+    visited, so sparse inputs stay cheap. ``Y`` and ``glast`` are not read (as in
+    :func:`train_epoch_default`).
+    """
+    n_layers = sizes.shape[0] - 1
+    n_blocks = w_off.shape[0]
+    dt = params.dtype
+    a_off, r_off, n_acts, n_rows = layer_offsets(sizes)
+    acts = np.zeros(n_acts, dt)
+    deltas = np.zeros(n_acts, dt)
+    in_val = np.zeros(n_rows, dt)  # every layer's non-zero inputs, at r_off
+    in_idx = np.zeros(n_rows, np.int64)
+    n_in_nz = np.zeros(n_layers, np.int64)
+    G = np.zeros(params.shape[0], dt)  # the batch's summed gradient
+    touched = np.zeros(n_rows, np.uint8)  # every layer's rows with a non-zero input, at r_off
+    rows = np.zeros(n_rows, np.int64)
+    nrows = np.zeros(n_layers, np.int64)
+    gain = gstate[0]
+    prev = gstate[1]
+    v = pstate[1]
+    sc = _rule_scalars(params, fcfg)
+    detect = drift[D_THRESHOLD] > 0.0 and n_blocks > n_layers
+    loss_sum = 0.0
+    n = order.shape[0]
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        for q in range(start, stop):
+            i = order[q]
+            n_in_nz[0] = gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift,
+                                         in_scale, i, in_val, in_idx)
+            loss = _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas,
+                                     in_val, in_idx, n_in_nz, y[i], sw[i], sc)
+            if not math.isfinite(loss):
+                return loss_sum, STATUS_NONFINITE_LOSS
+            loss_sum += sw[i] * loss
+            if detect and change_detected(loss, drift):
+                seen = counters[0] + (q - start) + 1
+                clear_direct_path(params, w_off, g_off, n_layers, seen, icfg, fcfg, pstate,
+                                  gstate, glast)
+                n_logged = drift_log[0] + 1
+                if n_logged < drift_log.shape[0]:
+                    drift_log[n_logged] = seen
+                drift_log[0] = n_logged
+            # ---- the gradient, added to G: the biases' (the deltas), the touched rows'
+            for b in range(n_blocks):
+                src, dst = block_ends(b, n_layers)
+                n_out = sizes[dst + 1]
+                wo = w_off[b]
+                bo = b_off[b]
+                r0 = r_off[src]
+                d = deltas[a_off[dst] : a_off[dst] + n_out]
+                if bo >= 0:
+                    g_row = G[bo : bo + n_out]
+                    for u in range(n_out):
+                        g_row[u] += 1.0 * d[u]
+                for c in range(r0, r0 + n_in_nz[src]):
+                    j = in_idx[c]
+                    if touched[r0 + j] == 0:  # first non-zero input on this row
+                        touched[r0 + j] = 1
+                        rows[r0 + nrows[src]] = j
+                        nrows[src] += 1
+                    a = in_val[c]
+                    g_row = G[wo + j * n_out : wo + (j + 1) * n_out]
+                    for u in range(n_out):
+                        g_row[u] += a * d[u]
+        counters[0] += stop - start
+        counters[1] += 1
+        # ---- the update with the mean gradient: every block's touched rows and biases
+        sc[11] = 1.0 / (stop - start)
+        scale = sc[11]
+        for b in range(n_blocks):
+            src, dst = block_ends(b, n_layers)
+            n_out = sizes[dst + 1]
+            wo = w_off[b]
+            bo = b_off[b]
+            r0 = r_off[src]
+            if bo >= 0:
+                _step_accumulated(G, bo, bo + n_out, scale, params, gain, prev, v, sc)
+            for q in range(nrows[src]):
+                lo = wo + rows[r0 + q] * n_out
+                _step_accumulated(G, lo, lo + n_out, scale, params, gain, prev, v, sc)
+        for l in range(n_layers):  # (the direct path reads the input layer's rows too)
+            for q in range(nrows[l]):
+                touched[r_off[l] + rows[r_off[l] + q]] = 0
+            nrows[l] = 0
     if not _all_finite(params):
         return loss_sum, STATUS_NONFINITE_WEIGHTS
     return loss_sum, STATUS_OK

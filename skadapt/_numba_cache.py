@@ -118,6 +118,8 @@ _ready = set()
 # the training kernels, each compiled on its first use: what they train, and how long their
 # first compilation takes
 _KERNELS = {"train_epoch_default": ("training kernel of the default configuration", "3-8 s"),
+            "train_epoch_default_batched": (
+                "mini-batch training kernel of the default configuration", "2-5 s"),
             "train_epoch_online": ("online training kernel", "10-30 s"),
             "train_epoch": ("training kernel (mini-batch and every rule)", "10-30 s")}
 _LOCK_NAME = "skadapt-compile.lock"
@@ -198,13 +200,14 @@ def warm_cache(dtypes=("float64", "float32"), verbose=False):
 
     The kernels are compiled once per weight dtype (float64 for float64 input, float32
     for float32 input; dense and sparse input share that compilation): the default
-    configuration's (online learning with the default dendritic rule, ReLU and softmax:
-    :mod:`skadapt._kernel_default`), the online one (``batch_size=1`` with any other rule
+    configuration's two (the default dendritic rule, ReLU and softmax, online and in
+    mini-batches, as the default learns on wide inputs: :mod:`skadapt._kernel_default`),
+    the online one (``batch_size=1`` with any other rule
     whose zero gradients change nothing: ``"sgd"``, ``"adagrad"``, the gain rules at
     synapse scope, other activations or settings) and the general one (mini-batches and
     every other rule). They are cached on disk, next to skadapt's sources or under
-    ``NUMBA_CACHE_DIR``. The first compilation of the three takes 25-50 s (the default's
-    alone 3-8 s); loading them from the cache about a second per process. Calling this
+    ``NUMBA_CACHE_DIR``. The first compilation of the four takes 25-50 s (the default's
+    two 5-12 s); loading them from the cache about a second per process. Calling this
     once before a search with process workers (``GridSearchCV(n_jobs=...)``) lets each
     worker load the kernels instead of compiling them; concurrent cold compilations are
     serialised by a lock file anyway, so that they cost no more than one.
@@ -240,9 +243,10 @@ def warm_cache(dtypes=("float64", "float32"), verbose=False):
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", EfficiencyWarning)
-            # the default configuration's kernel, the online one (another activation),
-            # the general one (mini-batches)
-            for kw in (dict(), dict(activation="tanh"), dict(batch_size=2)):
+            # the default configuration's kernels (online, mini-batches), the online one
+            # (another activation), the general one (its mini-batches)
+            for kw in (dict(), dict(batch_size=2), dict(activation="tanh"),
+                       dict(activation="tanh", batch_size=2)):
                 DendriticClassifier((2,), max_iter=1, tol=None, random_state=0, **kw).fit(X, y)
         out[dtype.name] = time.perf_counter() - t0
         if verbose:

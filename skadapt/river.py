@@ -127,7 +127,7 @@ class DendriticClassifier(base.Classifier):
         ``"auto"``, a feature non-zero in at least 90% of the examples is centred on
         its mean, so an absent value of such a feature is far from its mean (impute
         missing values upstream if they are not zeros), and such features whose
-        spreads are within 10x of each other keep their relative spread;
+        spreads are within 20x of each other keep their relative spread;
         ``"standard"`` centres every feature (see :class:`skadapt.DendriticClassifier`).
     drift_threshold : float or None, default=10.0
         Threshold of the change detector on the direct path (None: off).

@@ -41,7 +41,11 @@ CODE = textwrap.dedent("""
     counts.append(len(compiled))
     DendriticClassifier((5,), max_iter=1, tol=None, activation="tanh").fit(X, y)
     counts.append(len(compiled))
-    DendriticClassifier((5,), max_iter=1, tol=None, batch_size=4).fit(sp.csr_matrix(X), y)
+    DendriticClassifier((5,), max_iter=1, tol=None, batch_size=4,
+                        activation="tanh").fit(sp.csr_matrix(X), y)
+    counts.append(len(compiled))
+    DendriticClassifier((5,), max_iter=1, tol=None, batch_size=4).fit(X, y)
+    counts.append(len(compiled))
     print(json.dumps([counts, compiled]))
 """)
 
@@ -50,12 +54,13 @@ CODE = textwrap.dedent("""
 # ("impl": the implementation of _rules.like, the cast to an array's dtype)
 DEFAULT_KERNEL_FUNCTIONS = ("train_epoch_default", "_add_rows", "layer_offsets",
                             "gather_nonzeros", "clear_direct_path", "default_gain_element",
-                            "impl")
+                            "_rule_scalars", "_forward_backward", "impl")
 
 
 def _compiled_kernel(stdout, fit=None, modules=("skadapt._kernel", "skadapt._kernel_default")):
-    """The functions of the kernels' ``modules`` compiled by the three fits, or by fit
-    ``fit`` only (0: the default, 1: online with another activation, 2: mini-batches)."""
+    """The functions of the kernels' ``modules`` compiled by the four fits, or by fit
+    ``fit`` only (0: the default, 1: online with another activation, 2: mini-batches with
+    it, 3: the default in mini-batches)."""
     counts, compiled = json.loads(stdout.strip().splitlines()[-1])
     if fit is not None:
         compiled = compiled[(0 if fit == 0 else counts[fit - 1]) : counts[fit]]
@@ -76,12 +81,13 @@ def test_kernel_compiles_once_per_dtype_without_literal_copies_and_once_for_two_
     notices = [err.count("EfficiencyWarning: skadapt is compiling") for _, err in outs]
     compiler = [i for i, k in enumerate(kernels) if k]
     assert len(compiler) == 1, kernels  # one compiled, the other loaded
-    # one notice per kernel: the default configuration's, the online one, the general one
-    assert notices[compiler[0]] == 3 and sum(notices) == 3, notices
+    # one notice per kernel: the default configuration's two, the online one, the general one
+    assert notices[compiler[0]] == 4 and sum(notices) == 4, notices
     names = [name for name, _ in kernels[compiler[0]]]
     # dense and sparse input, online and mini-batch: one compilation of each function
     for name in ("train_epoch_default", "train_epoch_online", "train_epoch", "sample_gradient",
-                 "apply_update", "online_update", "gather_nonzeros"):
+                 "apply_update", "online_update", "gather_nonzeros",
+                 "train_epoch_default_batched", "_forward_backward"):
         assert names.count(name) == 1, (name, names)
     # the default fit compiles the default configuration's kernel and its few helpers only
     first = [name for name, _ in _compiled_kernel(outs[compiler[0]][0], 0,
@@ -92,6 +98,12 @@ def test_kernel_compiles_once_per_dtype_without_literal_copies_and_once_for_two_
     second = [name for name, _ in _compiled_kernel(outs[compiler[0]][0], 1)]
     assert "train_epoch_online" in second and "online_update" in second, second
     assert "apply_update" not in second and "train_epoch" not in second, second
+    # the default in mini-batches compiles its kernel and its step only: the rest is the
+    # online default kernel's, compiled already
+    fourth = [name for name, _ in _compiled_kernel(outs[compiler[0]][0], 3,
+                                                   ("skadapt._kernel", "skadapt._kernel_default",
+                                                    "skadapt._rules"))]
+    assert sorted(set(fourth)) == ["_step_accumulated", "train_epoch_default_batched"], fourth
     literal = [(name, args) for name, args in kernels[compiler[0]]
                if any("Literal" in a for a in args)]
     assert literal == []

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skadapt import DendriticClassifier, DivergenceError
+from skadapt import DendriticClassifier, DivergenceError, _config
 from skadapt._config import RULES
 from skadapt._network import init_params
 
@@ -58,8 +58,9 @@ def test_fit_equals_repeated_partial_fit(digits, params, shuffle):
     folded into the biases at every call, which rounds
     (test_fit_and_repeated_partial_fit_agree_with_centred_inputs)."""
     X, y = digits[0][:200], digits[1][:200]
+    # (online: the dendritic rule's fit would learn digits' 64 inputs in mini-batches)
     kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=shuffle, random_state=0,
-              input_scaling="max_abs", epoch_decay=0.0, **params)
+              input_scaling="max_abs", epoch_decay=0.0, **{"batch_size": 1, **params})
     fitted = DendriticClassifier(max_iter=3, **kw).fit(X, y)
     inc = DendriticClassifier(**kw)
     for _ in range(3):
@@ -74,7 +75,7 @@ def test_fit_and_repeated_partial_fit_agree_with_centred_inputs(digits):
     X, y = digits[0][:200], digits[1][:200]
     X = X + 1.0  # every feature dense: the default centres it
     kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0,
-              epoch_decay=0.0)
+              epoch_decay=0.0, batch_size=1)
     fitted = DendriticClassifier(max_iter=3, **kw).fit(X, y)
     assert np.all(fitted.input_offset_ != 0)
     inc = DendriticClassifier(**kw)
@@ -92,7 +93,7 @@ def test_fit_decays_the_step_over_its_epochs(digits, decay):
     X, y = digits[0][:200], digits[1][:200]
     power = 0.5 if decay == "auto" else decay
     kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0,
-              input_scaling="max_abs", base="rms", learning_rate_init=0.01)
+              input_scaling="max_abs", base="rms", learning_rate_init=0.01, batch_size=1)
     fitted = DendriticClassifier(max_iter=3, epoch_decay=decay, **kw).fit(X, y)
     inc = DendriticClassifier(**kw)
     for e in (1, 2, 3):
@@ -373,7 +374,7 @@ def test_auto_tol_is_a_share_of_the_first_epochs_loss(digits, hard):
     else:
         X, y = digits
         X, y = X[y < 2], y[y < 2]
-    kw = dict(hidden_layer_sizes=(20,), max_iter=80, random_state=0)
+    kw = dict(hidden_layer_sizes=(20,), max_iter=80, random_state=0, batch_size=1)
     full = DendriticClassifier(**kw, tol=None).fit(X, y).loss_curve_
     auto = DendriticClassifier(**kw).fit(X, y)
     assert auto.tol == "auto" and auto.n_iter_ < 80  # it stopped, before max_iter
@@ -550,20 +551,25 @@ def test_logistic_is_the_sigmoid(digits):
 
 
 @pytest.mark.parametrize("rule", RULES)
-def test_batch_size_none_is_the_rules_own_regime(digits, rule):
-    """None: one update per example (online), and for rprop one per epoch (full batch);
-    the same model as the explicit int, bit for bit, in fit and in partial_fit."""
-    X, y = digits[0][:150], digits[1][:150]
+@pytest.mark.parametrize("n_features", [_config.WIDE_INPUT - 1, 64], ids=["narrow", "wide"])
+def test_batch_size_none_is_the_rules_own_regime(digits, rule, n_features):
+    """None: one update per example (online), for rprop one per epoch (full batch), and
+    for the dendritic rule's fit on inputs of at least ``WIDE_INPUT`` features one per
+    ``WIDE_BATCH`` examples; partial_fit online but for rprop. The same model as the
+    explicit int, bit for bit, in fit and in partial_fit."""
+    X, y = digits[0][:150, :n_features], digits[1][:150]
     kw = dict(hidden_layer_sizes=(10,), max_iter=3, tol=None, random_state=0, rule=rule)
     own = DendriticClassifier(**kw).fit(X, y)
-    per_update = len(y) if rule == "rprop" else 1
+    wide = rule == "dendritic" and n_features >= _config.WIDE_INPUT
+    per_update = len(y) if rule == "rprop" else _config.WIDE_BATCH if wide else 1
     explicit = DendriticClassifier(batch_size=per_update, **kw).fit(X, y)
     _params_equal(own, explicit)
-    assert own._state["counters"][1] == 3 * len(y) // per_update
+    n_updates = 3 * -(-len(y) // per_update)
+    assert own._state["counters"][1] == n_updates
     own.partial_fit(X[:50], y[:50])
     explicit.set_params(batch_size=50 if rule == "rprop" else 1).partial_fit(X[:50], y[:50])
     _params_equal(own, explicit)
-    assert own._state["counters"][1] == 3 * len(y) // per_update + 50 // min(per_update, 50)
+    assert own._state["counters"][1] == n_updates + (1 if rule == "rprop" else 50)
 
 
 @pytest.mark.parametrize("n", [150, 450])

@@ -1,7 +1,8 @@
-"""The default configuration's flat kernel (``skadapt._kernel_default``) against the online
-kernel it stands in for: the same numbers, bit for bit, wherever it is chosen; and it is
-chosen exactly for the configurations it implements. (Both are held to the NumPy reference
-in test_kernel_vs_reference.py: its default dendritic cases run this kernel.)"""
+"""The default configuration's flat kernels (``skadapt._kernel_default``) against the kernels
+they stand in for (online: the online kernel; mini-batches: the general one): the same
+numbers, bit for bit, wherever they are chosen; and they are chosen exactly for the
+configurations they implement. (All are held to the NumPy reference in
+test_kernel_vs_reference.py: its default dendritic cases run these kernels.)"""
 
 import itertools
 
@@ -110,22 +111,58 @@ def test_default_kernel_trains_as_the_online_kernel(case, dtype, monkeypatch):
         assert ((n_on >= 1) & (4 * n_on <= 40)).sum() >= 10, np.bincount(n_on)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
+@pytest.mark.parametrize("case", [c for c in CASES if "batch_size" not in c], ids=str)
+def test_default_batched_kernel_trains_as_the_general_kernel(case, dtype, monkeypatch):
+    """The same in mini-batches (7 examples; the last batch of an epoch shorter): ``fit``
+    and ``partial_fit`` with the default configuration's mini-batch kernel and with the
+    general kernel give the same weights, optimiser state, loss curve and detected
+    changes, bit for bit."""
+    case = dict(case)
+    case.pop("few_active", None)
+    X, y, sw = _changing_data(4, sparse=case.pop("sparse", False))
+    X = X.astype(dtype)
+    kw = dict(hidden_layer_sizes=(12,), max_iter=4, tol=None, shuffle=False, random_state=0,
+              batch_size=7)
+    kw.update(case)
+
+    def fit():
+        est = DendriticClassifier(**kw).fit(X, y, sample_weight=sw)
+        return est.partial_fit(X[:20], y[:20], sample_weight=sw[:20])
+
+    default = fit()
+    assert _learner.epoch_kernel(7, *_config.make_config(default)) == (
+        "train_epoch_default_batched")
+    monkeypatch.setattr(_learner, "epoch_kernel", lambda batch_size, icfg, fcfg: "train_epoch")
+    general = fit()
+    assert default._params.dtype == dtype
+    np.testing.assert_array_equal(default._params, general._params)
+    for name in ("pstate", "gstate", "counters", "drift"):
+        np.testing.assert_array_equal(default._state[name], general._state[name], err_msg=name)
+    assert default.loss_curve_ == general.loss_curve_
+    np.testing.assert_array_equal(default.drift_detected_, general.drift_detected_)
+    if kw.get("drift_threshold") == 0.1 and default.direct_coef_ is not None:
+        assert len(default.drift_detected_) >= 1  # (the detector did fire)
+
+
 @pytest.mark.parametrize("change", [
     dict(rule="adagrad"), dict(rule="delta_bar_delta"), dict(base="gradient"),
     dict(base="sign"), dict(growth="multiplicative", gain_up=1.2), dict(fallback="shrink"),
     dict(coherence="sign"), dict(relax_time=5.0), dict(alpha=1e-4), dict(activation="tanh"),
     dict(activation="logistic"), dict(scope="dendrite"), dict(scope="unit"),
-    dict(batch_size=2)], ids=str)
+    dict(batch_size=2, rule="adam")], ids=str)
 def test_the_default_kernel_is_chosen_for_the_default_configuration_only(change):
-    """Defaults (and other values of the parameters it reads) take the default kernel; a
-    change of any choice it does not implement takes the others."""
+    """Defaults (and other values of the parameters it reads) take the default kernel, or
+    in mini-batches its mini-batch kernel; a change of any choice they do not implement
+    takes the others."""
     est = DendriticClassifier()
     icfg, fcfg = _config.make_config(est)
     assert _learner.epoch_kernel(1, icfg, fcfg) == "train_epoch_default"
     tuned = DendriticClassifier(learning_rate_init=0.01, gain_up=0.3, trace_decay=0.2,
                                 max_gain=3.0, hidden_layer_sizes=(7, 3), direct_path=False)
     assert _learner.epoch_kernel(1, *_config.make_config(tuned)) == "train_epoch_default"
+    assert _learner.epoch_kernel(2, icfg, fcfg) == "train_epoch_default_batched"
     other = DendriticClassifier(**change)
     batch_size = change.get("batch_size", 1)
-    assert _learner.epoch_kernel(batch_size, *_config.make_config(other)) != (
-        "train_epoch_default")
+    assert _learner.epoch_kernel(batch_size, *_config.make_config(other)) not in (
+        "train_epoch_default", "train_epoch_default_batched")

@@ -104,7 +104,7 @@ def test_learns_the_same_model_as_partial_fit_one_row_at_a_time(phishing, params
 @pytest.mark.parametrize("spreads", [(1.0, 1.4, 4.0, 1.4), (1.0, 1.4, 400.0, 1.4)],
                          ids=["alike", "apart"])
 def test_auto_input_scaling_of_alike_spreads_matches_partial_fit(spreads):
-    """Dense features whose spreads are within 10x of each other keep their relative
+    """Dense features whose spreads are within 20x of each other keep their relative
     spread (``"auto"``): the River model's transform, example by example, is partial_fit's,
     whether the spreads are alike or, with one feature 500 times another's, not."""
     rng = np.random.RandomState(0)
