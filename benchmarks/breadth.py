@@ -38,8 +38,9 @@ Protocol (issue 16, item 1):
 
 The development suite (``--suite development``): the defaults are chosen on other data
 sets than these, so that the breadth suite's folds report them and never tune them:
-``make_classification`` of 5,000 x 20 (3 classes, 5% labels flipped) and 2,000 x 60 (5
-classes, 20 informative features), ``make_gaussian_quantiles`` (3,000 x 8, 3 classes),
+``make_classification`` of 5,000 x 20 (3 classes, 5% labels flipped), 2,000 x 60 (5
+classes, 20 informative features) and 4,000 x 400 (10 classes, 40 informative and 40
+redundant features: wide inputs), ``make_gaussian_quantiles`` (3,000 x 8, 3 classes),
 ``make_hastie_10_2`` (3,000), the first 4,000 examples of River's synthetic Agrawal (function
 2), Hyperplane (10 features, 5% noise), RandomRBF (4 classes) and Sine (two features and
 two of noise) streams, MNIST-1D generated with seed 1234, and ``make_circles`` (3,000, noise
@@ -227,6 +228,10 @@ DEVELOPMENT = {
     "classification_2000x60": (_make("make_classification", n_samples=2000, n_features=60,
                                      n_informative=20, n_classes=5, random_state=12),
                                "scikit-learn"),
+    # wide: 400 dense inputs (320 of them noise, the informative ones up to 16x their spread)
+    "classification_4000x400": (_make("make_classification", n_samples=4000, n_features=400,
+                                      n_informative=40, n_redundant=40, n_classes=10,
+                                      random_state=21), "scikit-learn"),
     "gaussian_quantiles": (_make("make_gaussian_quantiles", n_samples=3000, n_features=8,
                                  n_classes=3, random_state=3), "scikit-learn"),
     "hastie": (_make("make_hastie_10_2", n_samples=3000, random_state=5), "scikit-learn"),

@@ -13,7 +13,7 @@ with an empty ``NUMBA_CACHE_DIR`` of its own:
    six with 5 folds (30 fits): ``n_jobs=1`` vs ``n_jobs=2`` (process workers: each needs
    the compiled kernel; a lock file lets one compile while the other waits and then loads
    it), on an empty cache and on a warm one (the cache a previous search left);
-3. ``python -m skadapt warm-cache --dtypes float64`` on an empty cache (all three kernels).
+3. ``python -m skadapt warm-cache --dtypes float64`` on an empty cache (all four kernels).
 
 Cold times are medians over ``--repeat`` runs (each with a new empty cache). Printed as
 Markdown tables; the ratios' two sides are measured in this run. Run it alone: other work on
@@ -140,7 +140,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "skadapt", "warm-cache", "--dtypes", "float64"],
                        env=env, capture_output=True, check=True)
-        print(f"\n`python -m skadapt warm-cache --dtypes float64` on an empty cache (the three "
+        print(f"\n`python -m skadapt warm-cache --dtypes float64` on an empty cache (the four "
               f"kernels): {time.perf_counter() - t0:.1f} s")
 
 
