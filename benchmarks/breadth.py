@@ -43,8 +43,8 @@ classes, 20 informative features) and 4,000 x 400 (10 classes, 40 informative an
 redundant features: wide inputs), ``make_gaussian_quantiles`` (3,000 x 8, 3 classes),
 ``make_hastie_10_2`` (3,000), the first 4,000 examples of River's synthetic Agrawal (function
 2), Hyperplane (10 features, 5% noise), RandomRBF (4 classes) and Sine (two features and
-two of noise) streams, MNIST-1D generated with seed 1234, and ``make_circles`` (3,000, noise
-0.2). Same protocol, learners and report.
+two of noise) streams, MNIST-1D generated with seed 1234, ``make_circles`` (3,000, noise
+0.2), and two noisy spirals (4,000 x 2, :func:`load_spirals`). Same protocol, learners and report.
 
 Run ``python benchmarks/breadth.py --quick`` for a small run (iris, wine, breast_cancer, digits
 and Phishing, 3 folds: about a minute on 2 cores), and
@@ -207,6 +207,19 @@ def _make(factory, **kw):
     return load
 
 
+def load_spirals(n_samples=4000, noise=1.0, turns=1.5, random_state=11):
+    """Two interleaved spirals in the plane (``turns`` turns each; the radius grows with the
+    angle; points denser near the centre), each point moved by Gaussian noise of standard
+    deviation ``noise``: a curved boundary in two features that a network learns slowly and
+    steadily (as River's Bananas)."""
+    rng = np.random.RandomState(random_state)
+    t = np.sqrt(rng.uniform(0.0, 1.0, n_samples)) * turns * 2.0 * np.pi
+    y = rng.randint(0, 2, n_samples)
+    angle = t + np.pi * y
+    X = np.c_[t * np.cos(angle), t * np.sin(angle)] + rng.normal(0.0, noise, (n_samples, 2))
+    return X, y
+
+
 def _river_synth(name, n_rows, **kw):
     """The first ``n_rows`` examples of River's synthetic stream ``name`` (its ``seed``
     arguments in ``kw``), as a data set."""
@@ -245,6 +258,7 @@ DEVELOPMENT = {
                 "scikit-learn"),
     "sine": (_river_synth("Sine", 4000, classification_function=0, seed=42,
                           balance_classes=False, has_noise=True), "river"),
+    "spirals": (load_spirals, "numpy"),
 }
 SUITES = {"breadth": DATASETS, "development": DEVELOPMENT}
 ALL_DATASETS = {**DATASETS, **DEVELOPMENT}
