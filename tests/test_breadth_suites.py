@@ -13,7 +13,7 @@ def test_the_suites_share_no_data_set():
     assert not set(breadth.DATASETS) & set(breadth.DEVELOPMENT)
     # the scikit-learn generators both suites use make other data in each
     reported = [breadth.load(name)[0] for name in ("classification", "moons")]
-    for name in ("classification_5000x20", "classification_2000x60", "circles"):
+    for name in ("classification_5000x20", "classification_2000x60", "circles", "spirals"):
         X = breadth.load(name)[0]
         assert all(X.shape != R.shape or not np.allclose(X, R) for R in reported)
 
@@ -24,3 +24,21 @@ def test_the_development_suite_runs_and_says_so(capsys):
     page = capsys.readouterr().out
     assert page.count("# Development suite (where the defaults are chosen)") == 1
     assert "| circles | 3000 x 2, 2 |" in page
+
+
+def test_spirals_are_two_interleaved_noisy_spirals():
+    """The development suite's spirals: seeded, two balanced classes, each the other turned
+    by half a turn (without noise, a point of one class mirrored through the centre lies
+    on the other's spiral)."""
+    X, y = breadth.load_spirals(n_samples=2000, noise=0.0)
+    X2, y2 = breadth.load_spirals(n_samples=2000, noise=0.0)
+    np.testing.assert_array_equal(X, X2)
+    assert X.shape == (2000, 2) and set(np.unique(y)) == {0, 1}
+    assert 0.45 < y.mean() < 0.55
+    radius = np.hypot(X[:, 0], X[:, 1])
+    angle = np.arctan2(X[:, 1], X[:, 0])
+    # on its spiral the angle is the radius (mod 2 pi), turned by pi for class 1
+    turn = np.angle(np.exp(1j * (angle - radius - np.pi * y)))
+    np.testing.assert_allclose(turn, 0.0, atol=1e-9)
+    noisy = breadth.load_spirals(n_samples=2000, noise=1.0)[0]
+    assert 0.5 < np.std(noisy - X) < 1.5
