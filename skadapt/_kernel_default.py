@@ -1,4 +1,4 @@
-"""The default configuration's epoch, as one flat function that compiles in seconds.
+"""The default configuration's epoch, as flat functions that compile in seconds.
 
 :func:`train_epoch_default` runs the same epoch as :func:`skadapt._kernel.train_epoch_online`
 (the same arguments, the same numbers: the kernel tests compare the two bit for bit, and
@@ -6,20 +6,23 @@ both with the NumPy reference) for the configurations of :func:`default_epoch` o
 learning with the dendritic rule's default arithmetic (synapse scope, RMS or AdaGrad base,
 additive growth, reset, trace coherence, no L2, no relaxation in time), ReLU hidden layers
 and a softmax output; any sizes, with or without the direct path and its change detector,
-dense or sparse input, float64 or float32, any values of the parameters it reads. Every
-other configuration runs the general kernels (:mod:`skadapt._kernel`);
-:func:`skadapt._learner.epoch_kernel` chooses.
+dense or sparse input, float64 or float32, any values of the parameters it reads.
+:func:`train_epoch_default_batched` is its twin for mini-batches (the default's ``fit`` on
+inputs of 50 features or more), with the numbers of the general kernel
+(:func:`skadapt._kernel.train_epoch`). Every other configuration runs the general kernels
+(:mod:`skadapt._kernel`); :func:`skadapt._learner.epoch_kernel` chooses.
 
-Why a second kernel: the general one is written for every rule, scope, activation and
+Why other kernels: the general one is written for every rule, scope, activation and
 output, through inlined helpers, tuples and generic casts, and its first compilation takes
-10-15 s (Numba's type inference, mostly). This one is one function on the flat arrays, with
-:func:`_add_rows`, small helpers of the general kernel (``layer_offsets``,
-``gather_nonzeros``, the detector's, ``block_ends``, ``_all_finite``) and the rule's event
-as one scalar function (:func:`skadapt._rules.default_gain_element`), and compiles in about
-3.5 s: a first fit of the defaults compiles only this (doc/speed.md). It is also faster per
-example: its hot loops index views from 0 (see :func:`train_epoch_default`).
+10-15 s (Numba's type inference, mostly). These are functions on the flat arrays, with
+:func:`_add_rows`, :func:`_forward_backward` and :func:`_rule_scalars` (theirs), small
+helpers of the general kernel (``layer_offsets``, ``gather_nonzeros``, the detector's,
+``block_ends``, ``_all_finite``) and the rule's event as one scalar function
+(:func:`skadapt._rules.default_gain_element`); the online one compiles in about 3.5 s, the
+mini-batch one in about 2 s more (shared helpers compile once): a first fit of the defaults
+compiles only the one it uses (doc/speed.md). The online one is also faster per example:
+its hot loops index views from 0 (see :func:`train_epoch_default`).
 """
-
 import math
 
 import numpy as np
@@ -402,8 +405,8 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
     non-zero inputs only, which are marked as touched). Per batch: every touched row, and
     the biases, steps with the mean gradient (:func:`_step_accumulated`: a parameter whose
     mean gradient is zero has no event). Only rows some example of the batch touched are
-    visited, so sparse inputs stay cheap. ``Y`` and ``glast`` are not read (as in
-    :func:`train_epoch_default`).
+    visited, so sparse inputs stay cheap. ``Y`` and ``glast`` are not read (``g_off`` and
+    ``glast`` go to :func:`skadapt._kernel.clear_direct_path` only).
     """
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
