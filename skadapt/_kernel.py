@@ -703,6 +703,19 @@ def clear_direct_path(params, w_off, g_off, n_layers, t, icfg, fcfg, pstate, gst
                 glast[k] = t
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def clear_and_log_change(params, w_off, g_off, n_layers, seen, icfg, fcfg, pstate, gstate,
+                         glast, drift_log):
+    """What a declared change does, after ``seen`` examples: the direct path is cleared
+    (:func:`clear_direct_path`) and ``seen`` is logged in ``drift_log`` (``drift_log[0]``
+    counts the changes, ``drift_log[1:]`` holds their example counts, as many as fit)."""
+    clear_direct_path(params, w_off, g_off, n_layers, seen, icfg, fcfg, pstate, gstate, glast)
+    k = drift_log[0] + 1
+    if k < drift_log.shape[0]:
+        drift_log[k] = seen
+    drift_log[0] = k
+
+
 def online_epoch(batch_size, icfg):
     """Whether :func:`train_epoch_online` is the kernel for ``batch_size`` and the
     configuration ``icfg``: online learning (batch size 1) when zero gradients are no
@@ -825,13 +838,9 @@ def _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, or
                 return loss_sum, STATUS_NONFINITE_LOSS
             loss_sum += sw[i] * loss
             if detect and change_detected(loss / n_terms, drift):
-                seen = counters[0] + (q - start) + 1
-                clear_direct_path(params, w_off, g_off, n_layers, seen, icfg, fcfg, pstate,
-                                  gstate, glast)
-                k = drift_log[0] + 1
-                if k < drift_log.shape[0]:
-                    drift_log[k] = seen
-                drift_log[0] = k
+                clear_and_log_change(params, w_off, g_off, n_layers,
+                                     counters[0] + (q - start) + 1, icfg, fcfg, pstate,
+                                     gstate, glast, drift_log)
         counters[0] += stop - start
         counters[1] += 1
         scalar = step_scalar(icfg, fcfg, counters[1])

@@ -52,9 +52,10 @@ CODE = textwrap.dedent("""
 
 # what a fit of the defaults compiles: the default configuration's kernel and its helpers
 # ("impl": the implementation of _rules.like, the cast to an array's dtype)
+# (its small helpers are inlined: _rule_scalars, _example_workspace, clear_and_log_change)
 DEFAULT_KERNEL_FUNCTIONS = ("train_epoch_default", "_add_rows", "layer_offsets",
                             "gather_nonzeros", "clear_direct_path", "default_gain_element",
-                            "_rule_scalars", "_forward_backward", "impl")
+                            "_forward_backward", "impl")
 
 
 def _compiled_kernel(stdout, fit=None, modules=("skadapt._kernel", "skadapt._kernel_default")):
