@@ -52,10 +52,11 @@ CODE = textwrap.dedent("""
 
 # what a fit of the defaults compiles: the default configuration's kernel and its helpers
 # ("impl": the implementation of _rules.like, the cast to an array's dtype)
-# (its small helpers are inlined: _rule_scalars, _example_workspace, clear_and_log_change)
+# (its helpers _forward_backward, _rule_scalars, _example_workspace and clear_and_log_change
+# are inlined)
 DEFAULT_KERNEL_FUNCTIONS = ("train_epoch_default", "_add_rows", "layer_offsets",
                             "gather_nonzeros", "clear_direct_path", "default_gain_element",
-                            "_forward_backward", "impl")
+                            "impl")
 
 
 def _compiled_kernel(stdout, fit=None, modules=("skadapt._kernel", "skadapt._kernel_default")):
@@ -88,7 +89,7 @@ def test_kernel_compiles_once_per_dtype_without_literal_copies_and_once_for_two_
     # dense and sparse input, online and mini-batch: one compilation of each function
     for name in ("train_epoch_default", "train_epoch_online", "train_epoch", "sample_gradient",
                  "apply_update", "online_update", "gather_nonzeros",
-                 "train_epoch_default_batched", "_forward_backward"):
+                 "train_epoch_default_batched"):
         assert names.count(name) == 1, (name, names)
     # the default fit compiles the default configuration's kernel and its few helpers only
     first = [name for name, _ in _compiled_kernel(outs[compiler[0]][0], 0,
