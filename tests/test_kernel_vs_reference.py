@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
-from skadapt import DendriticClassifier, _config
+from skadapt import DendriticClassifier, _config, _learner
 from skadapt._classifier import _input_weights_to_network
 from skadapt._config import RULE_TABLE, RULES, state_written
 from skadapt._learner import views
@@ -398,6 +398,29 @@ def test_activations_and_sparse_input_match_reference(activation, sparse):
     _assert_matches_reference(dict(rule="dendritic", relax_time=3.0), (5, 4), activation, 1,
                               sparse, seed=2)
     _assert_matches_reference(dict(rule="adam"), (5,), activation, 3, sparse, seed=3)
+
+
+@pytest.mark.parametrize("hidden, sparse, dtype", [((5,), False, np.float64),
+                                                  ((5, 4), True, np.float64),
+                                                  ((5,), False, np.float32)], ids=str)
+def test_default_configuration_in_mini_batches_matches_reference(hidden, sparse, dtype):
+    """The default configuration in mini-batches (ReLU, the dendritic rule's defaults: the
+    default's own mini-batch kernel, ``train_epoch_default_batched``) against the
+    reference: with the direct path, and (float64) with its detector firing on labels
+    permuted half-way (as in the test above)."""
+    est = _assert_matches_reference(dict(rule="dendritic"), hidden, "relu", 4, sparse, seed=4,
+                                    dtype=dtype)
+    assert _learner.epoch_kernel(4, *_config.make_config(est)) == (
+        "train_epoch_default_batched")
+    if dtype == np.float32:
+        return  # (with detections, float32 rounding moves one and the runs part: float64 only)
+    X, y, sw = _data(1, n=60)
+    y = X[:, :3].argmax(axis=1)
+    y[30:] = (y[30:] + 1) % 3
+    est = _assert_matches_reference(dict(rule="dendritic", drift_threshold=0.2,
+                                         learning_rate_init=0.03), hidden, "relu", 4, sparse,
+                                    dtype=dtype, data=(X, y, sw))
+    assert len(est.drift_detected_) >= 1
 
 
 @pytest.mark.parametrize("rule", ["sgd", "momentum", "rprop", "dendritic"])
