@@ -174,7 +174,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         need the gradient of all the examples; except that ``fit`` with the
         dendritic rule learns inputs of 50 features or more in mini-batches of
         32 (on the development suite as accurate as online learning or more,
-        and several times faster: doc/breadth.md; ``partial_fit`` stays
+        and about three times faster: doc/breadth.md; ``partial_fit`` stays
         online). ``"auto"``: ``min(200,
         n_samples)``, as in ``MLPClassifier``. An int larger than the number of
         examples is clipped to it (with a warning in ``fit``).
