@@ -50,6 +50,9 @@ class Rule(NamedTuple):
         configuration arrays, beyond the slots every rule gets.
     full_batch : bool
         Whether its own regime (``batch_size=None``) is one update per epoch.
+    wide_batch : int
+        Its own regime's examples per update in ``fit`` on inputs of ``WIDE_INPUT``
+        features or more (0: online there too).
     """
 
     name: str
@@ -60,6 +63,7 @@ class Rule(NamedTuple):
     step_size: int
     configure: Callable | None = None
     full_batch: bool = False
+    wide_batch: int = 0
 
 
 def rules_reading(param):
@@ -153,17 +157,19 @@ def batch_size(est, n_samples, n_features, incremental):
     ``n_samples`` examples of ``n_features`` inputs (``incremental``: a ``partial_fit``),
     and whether an int larger than that was clipped.
 
-    None: the rule's own regime, full batch for ``FULL_BATCH_RULES`` and online (1) for
-    the others, but for the dendritic rule's ``fit`` on wide inputs (at least
-    ``WIDE_INPUT`` features) mini-batches of ``WIDE_BATCH`` (doc/breadth.md: as accurate
-    as online learning or more on the development suite's wide sets, in a fraction of the
-    time); ``"auto"``: ``min(200, n_samples)``, as in MLPClassifier.
+    None: the rule's own regime (the rule table's): full batch for a ``full_batch`` rule,
+    else online (1), but in ``fit`` on wide inputs (at least ``WIDE_INPUT`` features)
+    mini-batches of the rule's ``wide_batch`` where it has one (the dendritic rule:
+    doc/breadth.md, as accurate as online learning or more on the development suite's
+    wide sets, in about a third of the time); ``"auto"``: ``min(200, n_samples)``, as in
+    MLPClassifier.
     """
     if est.batch_size is None:
-        if est.rule in FULL_BATCH_RULES:
+        rule = RULE_TABLE[est.rule]
+        if rule.full_batch:
             return n_samples, False
-        if est.rule == "dendritic" and not incremental and n_features >= WIDE_INPUT:
-            return min(WIDE_BATCH, n_samples), False
+        if rule.wide_batch and not incremental and n_features >= WIDE_INPUT:
+            return min(rule.wide_batch, n_samples), False
         return 1, False
     if est.batch_size == "auto":
         return min(200, n_samples), False
@@ -275,11 +281,19 @@ _GAIN_BOUNDS = frozenset({"min_gain", "max_gain"})
 # ``coherence="trace"``, ``beta_2`` and ``epsilon`` with ``base="rms"`` or ``"adagrad"``),
 # as each one's docstring says. Every rule needs a NumPy reference in tests/_reference.py
 # (the tests loop over this table and fail for a rule without one).
+# batch_size=None for the dendritic rule's fit (its ``wide_batch``): inputs this wide
+# (features) learn in mini-batches of WIDE_BATCH examples. Chosen on the development suite
+# (doc/breadth.md): with 60 and 400 features mini-batches of 16-64 were as accurate as
+# online learning or more (32 the best), with 40 and fewer online learning was the more
+# accurate.
+WIDE_INPUT = 50
+WIDE_BATCH = 32
 RULE_TABLE = {rule.name: rule for rule in (
     Rule("dendritic", R.RULE_GAIN, frozenset({
         "scope", "n_dendrites", "growth", "gain_up", "fallback", "gain_down", "coherence",
         "trace_decay", "relax_time", "base", "beta_2", "epsilon",
-    }) | _GAIN_BOUNDS, _GAIN_STATE, EVENTS_NONZERO, R.STEP_GAIN, _gain_family),
+    }) | _GAIN_BOUNDS, _GAIN_STATE, EVENTS_NONZERO, R.STEP_GAIN, _gain_family,
+         wide_batch=WIDE_BATCH),
     Rule("sgd", R.RULE_SGD, frozenset(), (), EVENTS_NONZERO_WITHOUT_L2, R.STEP_BASE),
     Rule("momentum", R.RULE_MOMENTUM, frozenset({"momentum"}), ("m",), EVENTS_ALL,
          R.STEP_BASE),
@@ -289,6 +303,8 @@ RULE_TABLE = {rule.name: rule for rule in (
          EVENTS_ALL, R.STEP_ADAPTIVE),
     Rule("delta_bar_delta", R.RULE_GAIN, frozenset({"dbd_kappa", "dbd_phi", "dbd_theta"})
          | _GAIN_BOUNDS, _GAIN_STATE, EVENTS_NONZERO, R.STEP_GAIN, _gain_family),
+    # full batch: iRprop-'s sign steps need the gradient of all the examples (online, it
+    # learns poorly)
     Rule("rprop", R.RULE_GAIN, frozenset({"rprop_increase", "rprop_decrease"}) | _GAIN_BOUNDS,
          _GAIN_STATE, EVENTS_NONZERO, R.STEP_GAIN, _gain_family, full_batch=True),
     Rule("adagrad", R.RULE_ADAGRAD, frozenset({"epsilon"}), ("v",),
@@ -298,12 +314,3 @@ RULE_TABLE = {rule.name: rule for rule in (
 RULES = tuple(RULE_TABLE)
 RULE_PARAMETERS = {rule.name: rule.params for rule in RULE_TABLE.values()}
 RULE_SPECIFIC_PARAMETERS = frozenset().union(*RULE_PARAMETERS.values())
-# the rules whose own regime is one update per epoch (batch_size=None): iRprop-'s sign
-# steps need the gradient of all the examples (online, it learns poorly)
-FULL_BATCH_RULES = tuple(rule.name for rule in RULE_TABLE.values() if rule.full_batch)
-# batch_size=None for the dendritic rule's fit: inputs this wide (features) learn in
-# mini-batches of WIDE_BATCH examples. Chosen on the development suite (doc/breadth.md):
-# with 60 and 400 features mini-batches of 16-64 were as accurate as online learning or
-# more (32 the best), with 40 and fewer online learning was the more accurate.
-WIDE_INPUT = 50
-WIDE_BATCH = 32
