@@ -271,8 +271,7 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
     prev = gstate[1]
     v = pstate[1]
     sc = _rule_scalars(params, fcfg)
-    zero, one, eta0, beta2, beta2_rest, eps = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
-    gain_up, theta, theta_rest, gain_min, gain_max = sc[6], sc[7], sc[8], sc[9], sc[10]
+    one = sc[1]
     detect = drift[D_THRESHOLD] > 0.0 and n_blocks > n_layers
     loss_sum = 0.0
     for q in range(order.shape[0]):
@@ -347,23 +346,7 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
                     gain_r = gain[row0 : row0 + n_el]
                     prev_r = prev[row0 : row0 + n_el]
                     v_r = v[row0 : row0 + n_el]
-                # one branch-free loop (LLVM vectorises it): every element computes its
-                # event and keeps it only if its gradient is non-zero ("+ zero" keeps the
-                # store unconditional)
-                for e in range(n_el):
-                    gd = gbuf[e]
-                    wu = w_r[e]
-                    gn = gain_r[e]
-                    pv = prev_r[e]
-                    vu = v_r[e]
-                    w_new, gn_new, pv_new, v_new = default_gain_element(
-                        gd, wu, gn, pv, vu, gain_up, theta, theta_rest, gain_min, gain_max,
-                        beta2, beta2_rest, eps, eta0)
-                    ev = gd != zero
-                    w_r[e] = w_new if ev else wu + zero
-                    gain_r[e] = gn_new if ev else gn + zero
-                    prev_r[e] = pv_new if ev else pv + zero
-                    v_r[e] = v_new if ev else vu + zero
+                _step_events(gbuf, one, n_el, w_r, gain_r, prev_r, v_r, sc)
                 if compact:  # (back to their places)
                     for e in range(n_el):
                         p = pos[e]
@@ -373,22 +356,21 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
     return loss_sum, STATUS_OK
 
 
-@njit(cache=True, error_model="numpy")
-def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
-    """The dendritic rule's event (:func:`skadapt._rules.default_gain_element`) for each
-    parameter of ``lo:hi`` whose accumulated gradient times ``scale`` is non-zero, in one
-    branch-free loop (the others do not change); that part of ``G`` is consumed (zeroed).
-    The arithmetic of the general kernel's gain loop on a row of a mini-batch."""
+@njit(cache=True, error_model="numpy", inline="always")
+def _step_events(g, scale, n, w_r, gain_r, prev_r, v_r, sc):
+    """The dendritic rule's event (:func:`skadapt._rules.default_gain_element`) for each of
+    the first ``n`` parameters ``w_r`` (with their state ``gain_r``, ``prev_r``, ``v_r``)
+    whose gradient ``g * scale`` is non-zero; the others do not change. One branch-free
+    loop (LLVM vectorises it): every element computes its event and keeps it only if its
+    gradient is non-zero ("+ zero" keeps the store unconditional). ``g[:n]`` is consumed
+    (zeroed: the mini-batch kernel's accumulated gradient is ready for the next batch; the
+    online kernel's buffer is rewritten anyway). ``sc``: the rule's scalars
+    (:func:`_rule_scalars`). The update of both flat kernels."""
     zero = sc[0]
     eta0, beta2, beta2_rest, eps = sc[2], sc[3], sc[4], sc[5]
     gain_up, theta, theta_rest, gain_min, gain_max = sc[6], sc[7], sc[8], sc[9], sc[10]
-    g_r = G[lo:hi]
-    w_r = params[lo:hi]
-    gain_r = gain[lo:hi]
-    prev_r = prev[lo:hi]
-    v_r = v[lo:hi]
-    for e in range(hi - lo):
-        gd = g_r[e] * scale
+    for e in range(n):
+        gd = g[e] * scale
         wu = w_r[e]
         gn = gain_r[e]
         pv = prev_r[e]
@@ -401,7 +383,16 @@ def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
         gain_r[e] = gn_new if ev else gn + zero
         prev_r[e] = pv_new if ev else pv + zero
         v_r[e] = v_new if ev else vu + zero
-        g_r[e] = zero
+        g[e] = zero
+
+
+@njit(cache=True, error_model="numpy")
+def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
+    """The events of the parameters ``lo:hi`` (:func:`_step_events`) for the accumulated
+    gradient ``G`` times ``scale`` (the general kernel's arithmetic on a row of a
+    mini-batch); that part of ``G`` is consumed (zeroed)."""
+    _step_events(G[lo:hi], scale, hi - lo, params[lo:hi], gain[lo:hi], prev[lo:hi], v[lo:hi],
+                 sc)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
