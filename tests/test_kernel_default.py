@@ -72,6 +72,39 @@ CASES = [
 ]
 
 
+def _default_kernel_trains_as(other, case, batch_size, seed, dtype, monkeypatch):
+    """``fit`` and then ``partial_fit`` (on :func:`_changing_data` of ``seed``, in batches
+    of ``batch_size`` unless ``case`` says otherwise) with the kernel chosen for the
+    configuration ``case``, which must be the default's flat kernel, and, with the choice
+    turned to it, with the kernel ``other``: the same weights, optimiser state, loss curve
+    and detected changes, bit for bit. Returns the first estimator and its training X."""
+    case = dict(case)
+    X, y, sw = _changing_data(seed, sparse=case.pop("sparse", False))
+    X = X.astype(dtype)
+    kw = dict(hidden_layer_sizes=(12,), max_iter=4, tol=None, shuffle=False, random_state=0,
+              batch_size=batch_size)
+    kw.update(case)
+
+    def fit():
+        est = DendriticClassifier(**kw).fit(X, y, sample_weight=sw)
+        return est.partial_fit(X[:20], y[:20], sample_weight=sw[:20])
+
+    default = fit()
+    flat = "train_epoch_default" if kw["batch_size"] == 1 else "train_epoch_default_batched"
+    assert _learner.epoch_kernel(kw["batch_size"], *_config.make_config(default)) == flat
+    monkeypatch.setattr(_learner, "epoch_kernel", lambda batch_size, icfg, fcfg: other)
+    trained = fit()
+    assert default._params.dtype == dtype
+    np.testing.assert_array_equal(default._params, trained._params)
+    for name in ("pstate", "gstate", "counters", "drift"):
+        np.testing.assert_array_equal(default._state[name], trained._state[name], err_msg=name)
+    assert default.loss_curve_ == trained.loss_curve_
+    np.testing.assert_array_equal(default.drift_detected_, trained.drift_detected_)
+    if kw.get("drift_threshold") == 0.1 and default.direct_coef_ is not None:
+        assert len(default.drift_detected_) >= 1  # (the detector did fire)
+    return default, X
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_default_kernel_trains_as_the_online_kernel(case, dtype, monkeypatch):
@@ -82,29 +115,8 @@ def test_default_kernel_trains_as_the_online_kernel(case, dtype, monkeypatch):
     weights, other values of the rule's parameters, layers with few units active)."""
     case = dict(case)
     few_active = case.pop("few_active", False)
-    X, y, sw = _changing_data(3, sparse=case.pop("sparse", False))
-    X = X.astype(dtype)
-    kw = dict(hidden_layer_sizes=(12,), max_iter=4, tol=None, shuffle=False, random_state=0)
-    kw.update(case)
-
-    def fit():
-        est = DendriticClassifier(**kw).fit(X, y, sample_weight=sw)
-        return est.partial_fit(X[:20], y[:20], sample_weight=sw[:20])
-
-    default = fit()
-    chosen = _learner.epoch_kernel(1, *_config.make_config(default))
-    assert chosen == "train_epoch_default"
-    monkeypatch.setattr(_learner, "epoch_kernel",
-                        lambda batch_size, icfg, fcfg: "train_epoch_online")
-    online = fit()
-    assert default._params.dtype == dtype
-    np.testing.assert_array_equal(default._params, online._params)
-    for name in ("pstate", "gstate", "counters", "drift"):
-        np.testing.assert_array_equal(default._state[name], online._state[name], err_msg=name)
-    assert default.loss_curve_ == online.loss_curve_
-    np.testing.assert_array_equal(default.drift_detected_, online.drift_detected_)
-    if kw.get("drift_threshold") == 0.1 and default.direct_coef_ is not None:
-        assert len(default.drift_detected_) >= 1  # (the detector did fire)
+    default, X = _default_kernel_trains_as("train_epoch_online", case, 1, 3, dtype,
+                                           monkeypatch)
     if few_active:  # the rate makes most units die: layers with at most a quarter active
         Xs = (X - default.input_offset_) / default.input_scale_
         n_on = (Xs @ default.coefs_[0] + default.intercepts_[0] > 0).sum(axis=1)
@@ -118,31 +130,8 @@ def test_default_batched_kernel_trains_as_the_general_kernel(case, dtype, monkey
     and ``partial_fit`` with the default configuration's mini-batch kernel and with the
     general kernel give the same weights, optimiser state, loss curve and detected
     changes, bit for bit."""
-    case = dict(case)
-    case.pop("few_active", None)
-    X, y, sw = _changing_data(4, sparse=case.pop("sparse", False))
-    X = X.astype(dtype)
-    kw = dict(hidden_layer_sizes=(12,), max_iter=4, tol=None, shuffle=False, random_state=0,
-              batch_size=7)
-    kw.update(case)
-
-    def fit():
-        est = DendriticClassifier(**kw).fit(X, y, sample_weight=sw)
-        return est.partial_fit(X[:20], y[:20], sample_weight=sw[:20])
-
-    default = fit()
-    assert _learner.epoch_kernel(7, *_config.make_config(default)) == (
-        "train_epoch_default_batched")
-    monkeypatch.setattr(_learner, "epoch_kernel", lambda batch_size, icfg, fcfg: "train_epoch")
-    general = fit()
-    assert default._params.dtype == dtype
-    np.testing.assert_array_equal(default._params, general._params)
-    for name in ("pstate", "gstate", "counters", "drift"):
-        np.testing.assert_array_equal(default._state[name], general._state[name], err_msg=name)
-    assert default.loss_curve_ == general.loss_curve_
-    np.testing.assert_array_equal(default.drift_detected_, general.drift_detected_)
-    if kw.get("drift_threshold") == 0.1 and default.direct_coef_ is not None:
-        assert len(default.drift_detected_) >= 1  # (the detector did fire)
+    case = {k: v for k, v in case.items() if k != "few_active"}
+    _default_kernel_trains_as("train_epoch", case, 7, 4, dtype, monkeypatch)
 
 
 @pytest.mark.parametrize("change", [
