@@ -2,11 +2,12 @@
 
 :func:`train_epoch_default` runs the same epoch as :func:`skadapt._kernel.train_epoch_online`
 (the same arguments, the same numbers: the kernel tests compare the two bit for bit, and
-both with the NumPy reference) for the configurations of :func:`default_epoch` only: online
-learning with the dendritic rule's default arithmetic (synapse scope, RMS or AdaGrad base,
-additive growth, reset, trace coherence, no L2, no relaxation in time), ReLU hidden layers
-and a softmax output; any sizes, with or without the direct path and its change detector,
-dense or sparse input, float64 or float32, any values of the parameters it reads.
+both with the NumPy reference) for the configurations of :func:`default_configuration`
+only: online learning with the dendritic rule's default arithmetic (synapse scope, RMS or
+AdaGrad base, additive growth, reset, trace coherence, no L2, no relaxation in time), ReLU
+hidden layers and a softmax output; any sizes, with or without the direct path and its
+change detector, dense or sparse input, float64 or float32, any values of the parameters it
+reads.
 :func:`train_epoch_default_batched` is its twin for mini-batches (the default's ``fit`` on
 inputs of 50 features or more), with the numbers of the general kernel
 (:func:`skadapt._kernel.train_epoch`). Every other configuration runs the general kernels
@@ -76,7 +77,7 @@ from ._rules import (
 _RUN_ELEMENTS = 2048
 
 
-def default_epoch(icfg, fcfg):
+def default_configuration(icfg, fcfg):
     """Whether the configuration ``icfg``, ``fcfg`` is one of the flat kernels' (a question
     of :func:`skadapt._learner.epoch_kernel`, which picks :func:`train_epoch_default` to
     learn online and :func:`train_epoch_default_batched` in mini-batches): the default
@@ -234,8 +235,9 @@ def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, i
 def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw,
                         order, batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg,
                         pstate, gstate, glast, counters, drift, drift_log):
-    """:func:`skadapt._kernel.train_epoch` for the configurations of :func:`default_epoch`
-    only (the caller's promise: it is not checked); the same arguments and result.
+    """:func:`skadapt._kernel.train_epoch` for the configurations of
+    :func:`default_configuration` only (the caller's promise: it is not checked); the same
+    arguments and result.
 
     Per example: its non-zero inputs, the forward pass (ReLU layers, each layer's non-zero
     outputs kept as the next one's inputs), the softmax's deltas, the backward pass, the
@@ -402,7 +404,7 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
     """:func:`train_epoch_default` in mini-batches of ``batch_size`` (> 1): the same
     arguments and result, and the same numbers as the general kernel
     (:func:`skadapt._kernel.train_epoch`) for the configurations of
-    :func:`default_epoch`, which the kernel tests compare bit for bit.
+    :func:`default_configuration`, which the kernel tests compare bit for bit.
 
     Per example: its non-zero inputs, the forward and backward pass
     (:func:`_forward_backward`, with the weights of the batch's start), the change

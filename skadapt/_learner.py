@@ -21,7 +21,7 @@ from . import _config, _numba_cache
 from . import _rules as R
 from ._kernel import N_DRIFT, online_epoch, train_epoch, train_epoch_online
 from ._kernel import step_sizes as _kernel_step_sizes
-from ._kernel_default import default_epoch, train_epoch_default, train_epoch_default_batched
+from ._kernel_default import default_configuration, train_epoch_default, train_epoch_default_batched
 from ._network import direct_block, layout
 
 # The entries of a state dict the kernel takes (the optimiser state and the counters)
@@ -37,11 +37,11 @@ EPOCH_KERNELS = {"train_epoch": train_epoch, "train_epoch_online": train_epoch_o
 def epoch_kernel(batch_size, icfg, fcfg):
     """The name of the training kernel for ``batch_size`` and the configuration ``icfg``,
     ``fcfg`` (:data:`EPOCH_KERNELS`): the default configuration's flat kernels where
-    :func:`skadapt._kernel_default.default_epoch` holds (they compile in a few seconds;
-    one online, one for mini-batches), the online kernel where
+    :func:`skadapt._kernel_default.default_configuration` holds (they compile in a few
+    seconds; one online, one for mini-batches), the online kernel where
     :func:`skadapt._kernel.online_epoch` holds, else the general one. The only place that
     chooses."""
-    if default_epoch(icfg, fcfg):
+    if default_configuration(icfg, fcfg):
         return "train_epoch_default" if batch_size == 1 else "train_epoch_default_batched"
     return "train_epoch_online" if online_epoch(batch_size, icfg) else "train_epoch"
 
