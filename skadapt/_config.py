@@ -176,13 +176,54 @@ def batch_size(est, n_samples, n_features, incremental):
     return min(est.batch_size, n_samples), est.batch_size > n_samples
 
 
-def epoch_decay(est, batch_size):
+def epoch_average(est, batch_size, incremental):
+    """Whether a call that learns in batches of ``batch_size`` predicts with the running
+    average of its epochs' weights (``est.epoch_average``): ``"auto"`` averages a ``fit``
+    that learns online (batch size 1); ``partial_fit`` (``incremental``, one epoch) never
+    averages."""
+    if incremental:
+        return False
+    if est.epoch_average == "auto":
+        return batch_size == 1
+    return bool(est.epoch_average)
+
+
+def epoch_decay(est, batch_size, average):
     """The exponent of the step's decay over fit's epochs (``est.epoch_decay``) for a
-    call that learns in batches of ``batch_size``: ``"auto"`` is 0.5 online (batch size
-    1), 0 (a constant step) otherwise."""
+    call that learns in batches of ``batch_size``, averaging its epochs or not
+    (``average``): ``"auto"`` is 0.5 online (batch size 1) without epoch averaging, 0 (a
+    constant step) otherwise."""
     if est.epoch_decay == "auto":
-        return 0.5 if batch_size == 1 else 0.0
+        return 0.5 if batch_size == 1 and not average else 0.0
     return est.epoch_decay
+
+
+def auto_tol_share(average):
+    """``tol="auto"``: the share of the first epoch's training loss an epoch must gain,
+    with epoch averaging (``average``) or without."""
+    return AUTO_TOL_SHARE_AVERAGED if average else AUTO_TOL_SHARE
+
+
+# tol="auto": the share of the first epoch's training loss an epoch must gain. With epoch
+# averaging the step stays constant, so the loss (of the weights as they learn) goes on
+# falling longer, mostly by fitting noise, which the average does not need: a larger share
+# stops it as early as the decayed step did, or earlier (doc/breadth.md, run 10)
+AUTO_TOL_SHARE = 4e-3
+AUTO_TOL_SHARE_AVERAGED = 1e-2
+# epoch_average: the running average's rate, EPOCH_AVERAGE_RATE / k at epoch k (the
+# weights of epoch j count about as j ** 3: those of the last half of the epochs mostly)
+EPOCH_AVERAGE_RATE = 4.0
+
+
+def update_epoch_average(average, params, k):
+    """The running average of the weights at the end of epochs 1..k of a ``fit`` call,
+    given ``average`` that of epochs 1..k-1 (None for k = 1), updated in place where it
+    can be: the first ``EPOCH_AVERAGE_RATE`` epochs' weights replace it, epoch ``k``'s
+    enters with weight ``EPOCH_AVERAGE_RATE / k``."""
+    if average is None or k <= EPOCH_AVERAGE_RATE:
+        return params.copy()
+    average += (params - average) * (EPOCH_AVERAGE_RATE / k)
+    return average
 
 
 def base_step(est):

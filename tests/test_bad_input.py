@@ -703,7 +703,7 @@ def test_a_fit_that_learns_nothing_warns_and_says_what_to_try():
 
     Xw, yw = load_wine(return_X_y=True)
     old = dict(activation="sigmoid", base="rms", input_scaling=None, direct_path=False,
-               epoch_decay=0.0)
+               epoch_decay=0.0, epoch_average=False)
     bad = DendriticClassifier(**old, random_state=0)
     with pytest.warns(ConvergenceWarning, match="learned nothing beyond the class freq"):
         bad.fit(Xw, yw)

@@ -75,7 +75,7 @@ def test_fit_and_repeated_partial_fit_agree_with_centred_inputs(digits):
     X, y = digits[0][:200], digits[1][:200]
     X = X + 1.0  # every feature dense: the default centres it
     kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0,
-              epoch_decay=0.0, batch_size=1)
+              epoch_decay=0.0, epoch_average=False, batch_size=1)
     fitted = DendriticClassifier(max_iter=3, **kw).fit(X, y)
     assert np.all(fitted.input_offset_ != 0)
     inc = DendriticClassifier(**kw)
@@ -88,12 +88,15 @@ def test_fit_and_repeated_partial_fit_agree_with_centred_inputs(digits):
 @pytest.mark.parametrize("decay", [0.5, "auto", 1.0])
 def test_fit_decays_the_step_over_its_epochs(digits, decay):
     """fit's epoch e steps with learning_rate_init * e ** -epoch_decay ("auto": 0.5
-    online): the weights of partial_fit calls given those rates, bit for bit (base="rms",
-    whose eta0 is learning_rate_init itself); a partial_fit after the fit is not decayed."""
+    online without epoch averaging): the weights of partial_fit calls given those rates,
+    bit for bit (base="rms", whose eta0 is learning_rate_init itself); a partial_fit after
+    the fit is not decayed. With the default epoch averaging, or in mini-batches, "auto"
+    is a constant step."""
     X, y = digits[0][:200], digits[1][:200]
     power = 0.5 if decay == "auto" else decay
     kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0,
-              input_scaling="max_abs", base="rms", learning_rate_init=0.01, batch_size=1)
+              input_scaling="max_abs", base="rms", learning_rate_init=0.01, batch_size=1,
+              epoch_average=False)
     fitted = DendriticClassifier(max_iter=3, epoch_decay=decay, **kw).fit(X, y)
     inc = DendriticClassifier(**kw)
     for e in (1, 2, 3):
@@ -112,6 +115,12 @@ def test_fit_decays_the_step_over_its_epochs(digits, decay):
     mini = dict(kw, batch_size=20, max_iter=2)
     auto = DendriticClassifier(**mini).fit(X, y)
     _params_equal(auto, DendriticClassifier(epoch_decay=0.0, **mini).fit(X, y))
+    # online with epoch averaging ("auto": a constant step)
+    averaged = dict(kw, epoch_average="auto", max_iter=6)
+    auto = DendriticClassifier(**averaged).fit(X, y)
+    _params_equal(auto, DendriticClassifier(epoch_decay=0.0, **averaged).fit(X, y))
+    assert not np.array_equal(
+        auto._params, DendriticClassifier(epoch_decay=0.5, **averaged).fit(X, y)._params)
 
 
 def test_warm_start_continues_where_fit_stopped(digits):
@@ -361,24 +370,27 @@ def _replay_stopping(curve, tol, patience=5):
     return len(curve)
 
 
-@pytest.mark.parametrize("hard", [True, False], ids=["noisy labels", "easy digits"])
-def test_auto_tol_is_a_share_of_the_first_epochs_loss(digits, hard):
-    """``tol="auto"``: an epoch must gain 0.4% of the first epoch's loss of the call, at
-    least 1e-3. The run stops where the rule, replayed on the loss curve of the same run
-    without stopping, says; with 20% of the labels flipped (a first loss near 1.3) the
-    share decides and stops it sooner than 1e-3 would, on two digits (a first loss below
-    0.25) the floor, which stops it sooner than the share alone would."""
+@pytest.mark.parametrize("hard, average", [(True, False), (False, False), (True, True)],
+                         ids=["noisy labels", "easy digits", "noisy labels, averaged"])
+def test_auto_tol_is_a_share_of_the_first_epochs_loss(digits, hard, average):
+    """``tol="auto"``: an epoch must gain 0.4% of the first epoch's loss of the call (1%
+    with epoch averaging), at least 1e-3. The run stops where the rule, replayed on the
+    loss curve of the same run without stopping, says; with 20% of the labels flipped (a
+    first loss near 1.3) the share decides and stops it sooner than 1e-3 would, on two
+    digits (a first loss below 0.25) the floor, which stops it sooner than the share
+    alone would."""
     if hard:
         X, y = make_classification(600, 20, n_informative=5, n_classes=4, flip_y=0.2,
                                    random_state=0)
     else:
         X, y = digits
         X, y = X[y < 2], y[y < 2]
-    kw = dict(hidden_layer_sizes=(20,), max_iter=80, random_state=0, batch_size=1)
+    kw = dict(hidden_layer_sizes=(20,), max_iter=80, random_state=0, batch_size=1,
+              epoch_average=average)
     full = DendriticClassifier(**kw, tol=None).fit(X, y).loss_curve_
     auto = DendriticClassifier(**kw).fit(X, y)
     assert auto.tol == "auto" and auto.n_iter_ < 80  # it stopped, before max_iter
-    share = 4e-3 * full[0]
+    share = (1e-2 if average else 4e-3) * full[0]
     assert auto.n_iter_ == _replay_stopping(full, max(1e-3, share))
     assert auto.loss_curve_ == full[:auto.n_iter_]  # (the same run up to there)
     if hard:

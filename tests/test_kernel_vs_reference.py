@@ -98,15 +98,16 @@ def _expected_input_transform(X, how, sparse):
 
 
 def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False, seed=0,
-                              dtype=np.float64, data=None):
-    """The kernel against the float64 reference; float32 input trains in float32,
-    so it is held to float32 accuracy. ``data``: ``(X, y, sw)`` with 3 classes (or a
-    multilabel indicator matrix ``y``), instead of :func:`_data` ``(seed)``. The network
-    is the estimator's: by default with its direct path and its input scaling, which the
-    reference reproduces."""
+                              dtype=np.float64, data=None, epochs=3):
+    """The kernel against the float64 reference, over ``epochs`` epochs of ``fit``;
+    float32 input trains in float32, so it is held to float32 accuracy. ``data``:
+    ``(X, y, sw)`` with 3 classes (or a multilabel indicator matrix ``y``), instead of
+    :func:`_data` ``(seed)``. The network is the estimator's: by default with its direct
+    path and its input scaling, which the reference reproduces, and so its epoch average
+    (which is the last epoch's weights up to 4 epochs)."""
     X, y, sw = _data(seed) if data is None else data
     est = DendriticClassifier(
-        hidden, activation=activation, batch_size=batch_size, max_iter=3, tol=None,
+        hidden, activation=activation, batch_size=batch_size, max_iter=epochs, tol=None,
         shuffle=False, random_state=seed, **cfg,
     )
     if "learning_rate_init" not in cfg:  # first steps of 0.05 (AdaGrad's: its rate's ~32x)
@@ -130,14 +131,20 @@ def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False,
         X = (X - shift) / scale
         _input_weights_to_network(params, sizes, shift, scale)  # the kernel's weights
     curve = []
-    # fit's epochs: the step decays as (epoch + 1) ** -epoch_decay ("auto": 0.5 online)
-    decay = est.epoch_decay if est.epoch_decay != "auto" else 0.5 if batch_size == 1 else 0.0
-    for epoch in range(3):
+    # fit's epochs average ("auto": online); the step decays as (epoch + 1) **
+    # -epoch_decay ("auto": 0.5 online without the average, else 0)
+    average = (batch_size == 1 if est.epoch_average == "auto" else est.epoch_average)
+    decay = (est.epoch_decay if est.epoch_decay != "auto" else
+             0.5 if batch_size == 1 and not average else 0.0)
+    ends = []  # the weights at the end of each epoch
+    for epoch in range(epochs):
         factor = (epoch + 1.0) ** -decay
         curve.append(ref.train(X, y, sw, order, batch_size, factor) / len(y))
+        ends.append(ref.params.copy())
     rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (2e-4, 1e-5)
     close = dict(rtol=rtol, atol=atol)
-    np.testing.assert_allclose(params, ref.params, **close)
+    np.testing.assert_allclose(params, _epoch_average(ends) if average else ref.params,
+                               **close)
     # every row of the optimiser state the rule writes (the rule table's), by name
     state = views(est._state)
     for name in state_written(est):
@@ -155,6 +162,30 @@ def _assert_matches_reference(cfg, hidden, activation, batch_size, sparse=False,
     np.testing.assert_allclose(est._step_size_vector(), ref.step_sizes(), rtol=rtol * 10)
     assert (est.direct_coef_ is not None) == direct
     return est
+
+
+def _epoch_average(ends):
+    """``epoch_average``'s weights after the epochs that ended with ``ends``, written out:
+    epoch ``j`` (1, 2, ...) enters at the rate ``r(j) = min(1, 4 / j)`` and weighs
+    ``r(j)`` times the product of ``1 - r(i)`` over the epochs ``i`` after it."""
+    k = len(ends)
+    rate = [min(1.0, 4.0 / j) for j in range(1, k + 1)]
+    weights = [rate[j] * np.prod([1.0 - r for r in rate[j + 1:]]) for j in range(k)]
+    assert np.isclose(sum(weights), 1.0)
+    return sum(w * p for w, p in zip(weights, ends, strict=True))
+
+
+@pytest.mark.parametrize("cfg", [{"rule": "dendritic"}, {"rule": "adam"},
+                                 {"rule": "dendritic", "epoch_decay": 0.5}], ids=str)
+def test_fit_ends_with_the_average_of_its_epochs(cfg):
+    """``epoch_average="auto"`` (online ``fit``): the weights are the running average of
+    the 9 epochs' ends, against the reference written out as weights; without it (and
+    the same step: "auto" is constant with the average), the last epoch's, which differ."""
+    est = _assert_matches_reference(cfg, (5,), "relu", batch_size=1, epochs=9)
+    same_step = dict(cfg, epoch_average=False, epoch_decay=cfg.get("epoch_decay", 0.0))
+    last = _assert_matches_reference(same_step, (5,), "relu", batch_size=1, epochs=9)
+    assert np.abs(est._params - last._params).max() > 1e-3
+    np.testing.assert_array_equal(est.loss_curve_, last.loss_curve_)  # (the same learning)
 
 
 @pytest.mark.parametrize("cfg", RULE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
