@@ -12,7 +12,9 @@ with an empty ``NUMBA_CACHE_DIR`` of its own:
    the refit: too few for two workers to pay for their start even on a warm cache) and over
    six with 5 folds (30 fits): ``n_jobs=1`` vs ``n_jobs=2`` (process workers: each needs
    the compiled kernel; a lock file lets one compile while the other waits and then loads
-   it), on an empty cache and on a warm one (the cache a previous search left);
+   it) vs ``n_jobs=2`` in threads (``joblib.parallel_backend("threading")``: one process,
+   one compilation; the kernels release the GIL), on an empty cache and on a warm one (the
+   cache a previous search left);
 3. ``python -m skadapt warm-cache --dtypes float64`` on an empty cache (all four kernels).
 
 Cold times are medians over ``--repeat`` runs (each with a new empty cache). Printed as
@@ -57,16 +59,20 @@ IMPORTS = textwrap.dedent("""
 
 SEARCH = textwrap.dedent("""
     import warnings
+    from joblib import parallel_backend
     from sklearn.datasets import load_digits
     from sklearn.model_selection import GridSearchCV
     from skadapt import DendriticClassifier
     X, y = load_digits(return_X_y=True)
     rates = [0.001, 0.003, 0.01, 0.0003, 0.03, 0.002][:{n_rates}]
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), parallel_backend({backend!r}):
         warnings.simplefilter("ignore")
         GridSearchCV(DendriticClassifier(random_state=0), dict(learning_rate_init=rates),
                      cv={cv}, n_jobs={n_jobs}).fit(X, y)
 """)
+# (label, n_jobs, joblib backend) of the searches compared
+SEARCHES = (("n_jobs=1", 1, "loky"), ("n_jobs=2, processes", 2, "loky"),
+            ("n_jobs=2, threads", 2, "threading"))
 
 
 def run(code, cache_dir):
@@ -120,21 +126,23 @@ def main(argv=None):
         return
     print("\nGridSearchCV(DendriticClassifier(), learning rates x folds) on load_digits, "
           "a fresh process (wall time, medians)\n")
-    print("| grid | cache | n_jobs=1, s | n_jobs=2, s | ratio n_jobs=2 / n_jobs=1 |")
-    print("|---|---|---|---|---|")
+    print("| grid | cache | " + " | ".join(f"{label}, s" for label, _, _ in SEARCHES)
+          + " | processes / n_jobs=1 | threads / n_jobs=1 |")
+    print("|---|---|" + "---|" * (len(SEARCHES) + 2))
     for n_rates, cv in ((3, 3), (6, 5)):
-        seconds = {}
-        for n_jobs in (1, 2):
-            code = SEARCH.format(n_rates=n_rates, cv=cv, n_jobs=n_jobs)
+        seconds = []
+        for _, n_jobs, backend in SEARCHES:
+            code = SEARCH.format(n_rates=n_rates, cv=cv, n_jobs=n_jobs, backend=backend)
             cold, warm = [], []
             for _ in range(args.repeat):
                 with tempfile.TemporaryDirectory() as cache:
                     cold.append(run(code, cache)[0])
                     warm.append(run(code, cache)[0])
-            seconds[n_jobs] = (float(np.median(cold)), float(np.median(warm)))
+            seconds.append((float(np.median(cold)), float(np.median(warm))))
         for k, label in enumerate(("empty", "warm")):
-            one, two = seconds[1][k], seconds[2][k]
-            print(f"| {n_rates} x {cv} | {label} | {one:.2f} | {two:.2f} | {two / one:.2f}x |")
+            one, procs, threads = (sec[k] for sec in seconds)
+            print(f"| {n_rates} x {cv} | {label} | {one:.2f} | {procs:.2f} | {threads:.2f} | "
+                  f"{procs / one:.2f}x | {threads / one:.2f}x |")
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         t0 = time.perf_counter()
