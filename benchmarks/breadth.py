@@ -44,7 +44,9 @@ redundant features: wide inputs), ``make_gaussian_quantiles`` (3,000 x 8, 3 clas
 ``make_hastie_10_2`` (3,000), the first 4,000 examples of River's synthetic Agrawal (function
 2), Hyperplane (10 features, 5% noise), RandomRBF (4 classes) and Sine (two features and
 two of noise) streams, MNIST-1D generated with seed 1234, ``make_circles`` (3,000, noise
-0.2), and two noisy spirals (4,000 x 2, :func:`load_spirals`). Same protocol, learners and report.
+0.2), two noisy spirals (4,000 x 2, :func:`load_spirals`), and two small noisy sets: the
+first 1,000 examples of River's Waveform and a 600 x 15 ``make_classification`` (3 classes,
+4 informative features, ``class_sep=0.8``). Same protocol, learners and report.
 
 Run ``python benchmarks/breadth.py --quick`` for a small run (iris, wine, breast_cancer, digits
 and Phishing, 3 folds: about a minute on 2 cores), and
@@ -259,6 +261,13 @@ DEVELOPMENT = {
     "sine": (_river_synth("Sine", 4000, classification_function=0, seed=42,
                           balance_classes=False, has_noise=True), "river"),
     "spirals": (load_spirals, "numpy"),
+    # small and noisy (the breadth suite's anes96 has 944 examples; the rest of this suite
+    # 2,000 and more): River's Waveform (21 features, 3 classes, a noisy linear boundary)
+    # and a small three-class make_classification with overlapping classes
+    "waveform_1000": (_river_synth("Waveform", 1000, seed=42), "river"),
+    "classification_600x15": (_make("make_classification", n_samples=600, n_features=15,
+                                    n_informative=4, n_classes=3, flip_y=0.05,
+                                    class_sep=0.8, random_state=32), "scikit-learn"),
 }
 SUITES = {"breadth": DATASETS, "development": DEVELOPMENT}
 ALL_DATASETS = {**DATASETS, **DEVELOPMENT}

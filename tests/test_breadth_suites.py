@@ -13,7 +13,8 @@ def test_the_suites_share_no_data_set():
     assert not set(breadth.DATASETS) & set(breadth.DEVELOPMENT)
     # the scikit-learn generators both suites use make other data in each
     reported = [breadth.load(name)[0] for name in ("classification", "moons")]
-    for name in ("classification_5000x20", "classification_2000x60", "circles", "spirals"):
+    for name in ("classification_5000x20", "classification_2000x60", "circles", "spirals",
+                 "classification_600x15"):
         X = breadth.load(name)[0]
         assert all(X.shape != R.shape or not np.allclose(X, R) for R in reported)
 
