@@ -204,14 +204,14 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         last examples they saw; their average settles where they move about,
         while the step stays large enough to go on learning. (The decayed step
         of ``epoch_decay`` settles them too, but slows the learning down: on
-        the development suite's two spirals, 0.835 against 0.870 averaged,
+        the development suite's two spirals, 0.835 against 0.871 averaged,
         doc/breadth.md.) ``"auto"``: averages when ``fit`` learns online (batch
-        size 1). The weights of every epoch's end, the validation score of
-        ``early_stopping`` and the returned weights are the average's; the
-        training loss (``loss_curve_``) is that of the weights as they learned.
+        size 1). With ``early_stopping`` the validation score is the average's,
+        and the best epoch's average is kept; the training loss
+        (``loss_curve_``, ``tol``) is that of the weights as they learn.
         ``partial_fit`` never averages (a stream has no epochs), and a
         ``warm_start`` fit starts a new average from the weights the previous
-        call ended with.
+        call ended with (and the optimiser state its learning left).
     tol : float, "auto" or None, default="auto"
         Stop when the training loss (or the validation score with
         ``early_stopping``) does not improve by at least ``tol`` for

@@ -123,6 +123,40 @@ def test_fit_decays_the_step_over_its_epochs(digits, decay):
         auto._params, DendriticClassifier(epoch_decay=0.5, **averaged).fit(X, y)._params)
 
 
+def test_epoch_average_in_partial_fit_warm_start_and_early_stopping(digits):
+    """partial_fit never averages (one epoch of a stream); a warm-start fit starts a new
+    average from the weights the previous fit ended with; with early stopping, the
+    validation scores are the average's and the best epoch's average is kept."""
+    X, y = digits[0][:300], digits[1][:300]
+    kw = dict(hidden_layer_sizes=(15,), shuffle=False, random_state=0,
+              input_scaling="max_abs", batch_size=1, epoch_decay=0.0)
+    inc = [DendriticClassifier(epoch_average=a, **kw) for a in (True, False)]
+    for est in inc:
+        for _ in range(6):
+            est.partial_fit(X, y, classes=np.unique(y))
+    _params_equal(*inc)
+    # warm start: 6 averaged epochs, then 6 more: those start from the average (with the
+    # optimiser state the learning left), not from the last epoch's weights
+    warm = DendriticClassifier(max_iter=6, tol=None, warm_start=True, **kw).fit(X, y)
+    first = warm._params.copy()
+    warm.fit(X, y)
+    last = DendriticClassifier(max_iter=6, tol=None, warm_start=True, epoch_average=False,
+                               **kw).fit(X, y)  # the same learning, its last weights
+    assert not np.array_equal(last._params, first)
+    from_last = pickle.loads(pickle.dumps(last)).set_params(epoch_average=True).fit(X, y)
+    last._params[...] = first
+    _params_equal(warm, last.set_params(epoch_average=True).fit(X, y))
+    assert not np.array_equal(from_last._params, warm._params)
+    # early stopping on the average's validation score
+    es = dict(kw, max_iter=12, tol=None, early_stopping=True, validation_fraction=0.2)
+    averaged = DendriticClassifier(epoch_average=True, **es).fit(X, y)
+    plain = DendriticClassifier(epoch_average=False, **es).fit(X, y)
+    assert averaged.validation_scores_[:4] == plain.validation_scores_[:4]  # (k <= 4: equal)
+    assert averaged.validation_scores_ != plain.validation_scores_
+    assert averaged.loss_curve_ == plain.loss_curve_  # the same learning
+    assert averaged.best_validation_score_ == max(averaged.validation_scores_)
+
+
 def test_warm_start_continues_where_fit_stopped(digits):
     X, y = digits[0][:200], digits[1][:200]
     kw = dict(hidden_layer_sizes=(15,), tol=None, shuffle=False, random_state=0,
@@ -297,6 +331,9 @@ def test_invalid_parameters_are_rejected_the_sklearn_way(digits):
         DendriticClassifier(batch_size="full").fit(X, y)
     with pytest.raises(InvalidParameterError, match="'learning_rate_init' parameter"):
         DendriticClassifier(learning_rate_init=0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match=r"'epoch_average' parameter .* must be an "
+                       r"instance of 'bool'.* or a str among \{'auto'\}"):
+        DendriticClassifier(epoch_average="yes").fit(X, y)
     with pytest.raises(ValueError, match="gain_up must be >= 1"):
         DendriticClassifier(growth="multiplicative", gain_up=0.5).fit(X, y)
     with pytest.raises(ValueError, match="min_gain <= 1 <= max_gain"):
