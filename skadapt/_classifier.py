@@ -1103,8 +1103,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         # The last epoch of this call that is completely recorded, to go back to if a
         # KeyboardInterrupt lands anywhere in the next one (also between the kernel's
         # in-place update and the bookkeeping): (params, state, n_iter, len(curve),
-        # len(val_scores), best_score, best_params). partial_fit runs one epoch only.
-        done = None
+        # len(val_scores), best_score, best_params, avg). partial_fit runs one epoch only.
+        # Each epoch's copy is written into the one before last (``spare``), so that the
+        # last stays whole while the next is written.
+        done = spare = None
         # During the call the weights are those of the inputs as the network sees them
         # (an input whose transform changed keeps its weights in those coordinates), and
         # so is the validation set; they are folded back into the raw inputs' at the end.
@@ -1162,8 +1164,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                     else:
                         no_improvement = 0
                     best_loss = min(best_loss, loss)
-                done = (*model.snapshot(), model.n_iter, len(model.curve), len(val_scores),
-                        best_score, best_params, None if avg is None else avg.copy())
+                spare, done = done, (
+                    *model.snapshot(None if spare is None else spare[:2]), model.n_iter,
+                    len(model.curve), len(val_scores), best_score, best_params,
+                    None if avg is None else _learner.copy_into(avg, spare and spare[-1]))
                 if self.tol is not None and no_improvement > self.n_iter_no_change:
                     if self.verbose:
                         print("Stopping: no improvement by tol for n_iter_no_change epochs.")

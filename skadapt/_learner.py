@@ -166,9 +166,12 @@ class Model:
         st = self.state
         return st["pstate"], st["gstate"], st["glast"], st["counters"]
 
-    def snapshot(self):
-        """Copies of the parameters and the state (to go back to)."""
-        return self.params.copy(), copy_state(self.state)
+    def snapshot(self, into=None):
+        """Copies of the parameters and the state (to go back to), written into the
+        arrays and random state of an earlier snapshot ``into`` (params, state) where they
+        fit."""
+        params, state = into if into is not None else (None, None)
+        return copy_into(self.params, params), copy_state(self.state, state)
 
 
 def copy_random_state(rng, into=None):

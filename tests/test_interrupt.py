@@ -85,6 +85,28 @@ def test_interrupt_keeps_the_completed_epochs(digits, monkeypatch, when, shuffle
 
 
 @pytest.mark.parametrize("when", WHEN)
+@pytest.mark.parametrize("average", [True, False])
+def test_interrupt_late_keeps_the_completed_epochs_and_their_average(digits, monkeypatch,
+                                                                     when, average):
+    """Online, interrupted in the 7th epoch: the model of 6 epochs, with the average of
+    their weights (each epoch's copy is written into the one before last's: the 5th's,
+    while the 6th's is kept)."""
+    X, y = digits
+    kw = dict(KW, batch_size=1, epoch_average=average)
+    reference = DendriticClassifier(max_iter=6, **kw).fit(X, y)
+    est = DendriticClassifier(max_iter=10, **kw)
+    calls = _interrupt_at(monkeypatch, 7, when)
+    with pytest.warns(UserWarning, match="Training interrupted by user."):
+        est.fit(X, y)
+    assert len(calls) == 7 and est.n_iter_ == 6
+    assert_same_state(est, reference, ignore=("max_iter",))
+    # the average is not the last epoch's weights (the same learning: a constant step)
+    same_step = dict(kw, epoch_average=False, epoch_decay=0.0 if average else "auto")
+    last = DendriticClassifier(max_iter=6, **same_step).fit(X, y)
+    assert np.array_equal(est._params, last._params) != average
+
+
+@pytest.mark.parametrize("when", WHEN)
 def test_interrupt_with_early_stopping_restores_the_best_weights(digits, monkeypatch, when):
     X, y = digits
     # a large step makes the validation score go up and down: the best epoch is not the last
