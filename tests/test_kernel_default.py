@@ -72,7 +72,7 @@ CASES = [
 ]
 
 
-def _default_kernel_trains_as(other, case, batch_size, seed, dtype, monkeypatch):
+def _assert_default_kernel_trains_as(other, case, batch_size, seed, dtype, monkeypatch):
     """``fit`` and then ``partial_fit`` (on :func:`_changing_data` of ``seed``, in batches
     of ``batch_size`` unless ``case`` says otherwise) with the kernel chosen for the
     configuration ``case``, which must be the default's flat kernel, and, with the choice
@@ -115,7 +115,7 @@ def test_default_kernel_trains_as_the_online_kernel(case, dtype, monkeypatch):
     weights, other values of the rule's parameters, layers with few units active)."""
     case = dict(case)
     few_active = case.pop("few_active", False)
-    default, X = _default_kernel_trains_as("train_epoch_online", case, 1, 3, dtype,
+    default, X = _assert_default_kernel_trains_as("train_epoch_online", case, 1, 3, dtype,
                                            monkeypatch)
     if few_active:  # the rate makes most units die: layers with at most a quarter active
         Xs = (X - default.input_offset_) / default.input_scale_
@@ -131,7 +131,7 @@ def test_default_batched_kernel_trains_as_the_general_kernel(case, dtype, monkey
     general kernel give the same weights, optimiser state, loss curve and detected
     changes, bit for bit."""
     case = {k: v for k, v in case.items() if k != "few_active"}
-    _default_kernel_trains_as("train_epoch", case, 7, 4, dtype, monkeypatch)
+    _assert_default_kernel_trains_as("train_epoch", case, 7, 4, dtype, monkeypatch)
 
 
 @pytest.mark.parametrize("change", [
