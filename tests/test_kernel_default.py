@@ -116,7 +116,7 @@ def test_default_kernel_trains_as_the_online_kernel(case, dtype, monkeypatch):
     case = dict(case)
     few_active = case.pop("few_active", False)
     default, X = _assert_default_kernel_trains_as("train_epoch_online", case, 1, 3, dtype,
-                                           monkeypatch)
+                                                  monkeypatch)
     if few_active:  # the rate makes most units die: layers with at most a quarter active
         Xs = (X - default.input_offset_) / default.input_scale_
         n_on = (Xs @ default.coefs_[0] + default.intercepts_[0] > 0).sum(axis=1)
