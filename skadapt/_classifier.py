@@ -1164,10 +1164,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                     else:
                         no_improvement = 0
                     best_loss = min(best_loss, loss)
+                old_params, old_state, *_, old_avg = spare or (None, None, None)
                 spare, done = done, (
-                    *model.snapshot(None if spare is None else spare[:2]), model.n_iter,
-                    len(model.curve), len(val_scores), best_score, best_params,
-                    None if avg is None else _learner.copy_into(avg, spare and spare[-1]))
+                    *model.snapshot((old_params, old_state)), model.n_iter, len(model.curve),
+                    len(val_scores), best_score, best_params,
+                    None if avg is None else _learner.copy_into(avg, old_avg))
                 if self.tol is not None and no_improvement > self.n_iter_no_change:
                     if self.verbose:
                         print("Stopping: no improvement by tol for n_iter_no_change epochs.")

@@ -311,6 +311,14 @@ def _gain_family(est, icfg, fcfg):
 _GAIN_STATE = ("v", "gain", "prev", "last")
 _GAIN_BOUNDS = frozenset({"min_gain", "max_gain"})
 
+# batch_size=None for the dendritic rule's fit (its ``wide_batch``): inputs this wide
+# (features) learn in mini-batches of WIDE_BATCH examples. Chosen on the development suite
+# (doc/breadth.md): with 60 and 400 features mini-batches of 16-64 were as accurate as
+# online learning or more (32 the best), with 40 and fewer online learning was the more
+# accurate.
+WIDE_INPUT = 50
+WIDE_BATCH = 32
+
 # The rule table: the one place that names a rule. Which rule reads which rule-specific
 # parameter: a parameter a rule does not read is accepted and ignored (it must pass its
 # own constraint in ``_parameter_constraints``, but is never checked against another
@@ -322,13 +330,6 @@ _GAIN_BOUNDS = frozenset({"min_gain", "max_gain"})
 # ``coherence="trace"``, ``beta_2`` and ``epsilon`` with ``base="rms"`` or ``"adagrad"``),
 # as each one's docstring says. Every rule needs a NumPy reference in tests/_reference.py
 # (the tests loop over this table and fail for a rule without one).
-# batch_size=None for the dendritic rule's fit (its ``wide_batch``): inputs this wide
-# (features) learn in mini-batches of WIDE_BATCH examples. Chosen on the development suite
-# (doc/breadth.md): with 60 and 400 features mini-batches of 16-64 were as accurate as
-# online learning or more (32 the best), with 40 and fewer online learning was the more
-# accurate.
-WIDE_INPUT = 50
-WIDE_BATCH = 32
 RULE_TABLE = {rule.name: rule for rule in (
     Rule("dendritic", R.RULE_GAIN, frozenset({
         "scope", "n_dendrites", "growth", "gain_up", "fallback", "gain_down", "coherence",

@@ -170,7 +170,7 @@ class Model:
         """Copies of the parameters and the state (to go back to), written into the
         arrays and random state of an earlier snapshot ``into`` (params, state) where they
         fit."""
-        params, state = into if into is not None else (None, None)
+        params, state = into or (None, None)
         return copy_into(self.params, params), copy_state(self.state, state)
 
 
