@@ -61,6 +61,8 @@ CASES = [
     dict(),
     dict(hidden_layer_sizes=()),
     dict(hidden_layer_sizes=(6, 5)),
+    dict(hidden_layer_sizes=(3,)),  # every block gathers (at most 4 units)
+    dict(n_classes=6),  # the output and the direct path step in runs of rows
     dict(direct_path=False),
     dict(drift_threshold=0.1),  # fires: the direct path is cleared
     dict(sparse=True),
@@ -79,7 +81,7 @@ def _assert_default_kernel_trains_as(other, case, batch_size, seed, dtype, monke
     turned to it, with the kernel ``other``: the same weights, optimiser state, loss curve
     and detected changes, bit for bit. Returns the first estimator and its training X."""
     case = dict(case)
-    X, y, sw = _changing_data(seed, sparse=case.pop("sparse", False))
+    X, y, sw = _changing_data(seed, k=case.pop("n_classes", 3), sparse=case.pop("sparse", False))
     X = X.astype(dtype)
     kw = dict(hidden_layer_sizes=(12,), max_iter=4, tol=None, shuffle=False, random_state=0,
               batch_size=batch_size)
