@@ -181,7 +181,7 @@ def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, i
     of CPU time on ``load_iris``)."""
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
-    zero, one = sc[0], sc[1]
+    zero = sc[0]
     k = sizes[n_layers]
     zo = a_off[n_layers - 1]  # the output layer's sums and deltas
     # ---- forward
@@ -221,19 +221,23 @@ def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, i
     for u in range(k):
         deltas[zo + u] = si * math.exp(acts[zo + u] - lse)
     deltas[zo + yi] -= si
-    # ---- backward: the hidden layers' deltas
+    # ---- backward: the hidden layers' deltas, summed for the active units only (the
+    # non-zero inputs the forward pass kept); the others' are 0 (ReLU's derivative)
     for l in range(n_layers - 1, 0, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
         wo = w_off[l]
         d_out = deltas[a_off[l] : a_off[l] + n_out]
+        d_in = deltas[a_off[l - 1] : a_off[l - 1] + n_in]
         for j in range(n_in):
+            d_in[j] = zero
+        for m in range(n_in_nz[l]):  # the layer's non-zero inputs: the active units
+            j = in_idx[r_off[l] + m]
             w_row = params[wo + j * n_out : wo + (j + 1) * n_out]
             acc = zero
             for u in range(n_out):
                 acc += w_row[u] * d_out[u]
-            deriv = one if acts[a_off[l - 1] + j] > zero else zero
-            deltas[a_off[l - 1] + j] = acc * deriv
+            d_in[j] = acc
     return loss
 
 
