@@ -1185,8 +1185,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             if done is None:  # no epoch of this call completed: nothing to keep
                 raise
             warnings.warn("Training interrupted by user.", stacklevel=3)
-            (model.params, model.state, model.n_iter, n_curve, n_val, best_score, best_params,
+            (model.params, state, model.n_iter, n_curve, n_val, best_score, best_params,
              avg) = done
+            model.state = _learner.restored_state(state)
             del model.curve[n_curve:], val_scores[n_val:]
         if best_params is not None:
             model.params[...] = best_params
