@@ -10,11 +10,13 @@ with an empty ``NUMBA_CACHE_DIR`` of its own:
    only imports the same modules and loads the data, the part that is not skadapt's;
 2. ``GridSearchCV`` on ``load_digits``, over three learning rates with 3 folds (9 fits and
    the refit: too few for two workers to pay for their start even on a warm cache) and over
-   six with 5 folds (30 fits): ``n_jobs=1`` vs ``n_jobs=2`` (process workers: each needs
-   the compiled kernel; a lock file lets one compile while the other waits and then loads
-   it) vs ``n_jobs=2`` in threads (``joblib.parallel_backend("threading")``: one process,
-   one compilation; the kernels release the GIL), on an empty cache and on a warm one (the
-   cache a previous search left);
+   six with 5 folds (30 fits of 0.1-0.2 s), and over six with 5 folds on a 4,000 x 20
+   ``make_classification`` (30 online fits of about 0.4 s: enough work for the workers'
+   start): ``n_jobs=1`` vs ``n_jobs=2`` (process workers: each needs the compiled kernel;
+   a lock file lets one compile while the other waits and then loads it) vs ``n_jobs=2``
+   in threads (``joblib.parallel_backend("threading")``: one process, one compilation; the
+   kernels release the GIL), on an empty cache and on a warm one (the cache a previous
+   search left);
 3. ``python -m skadapt warm-cache --dtypes float64`` on an empty cache (all four kernels).
 
 Cold times are medians over ``--repeat`` runs (each with a new empty cache). Printed as
@@ -60,10 +62,10 @@ IMPORTS = textwrap.dedent("""
 SEARCH = textwrap.dedent("""
     import warnings
     from joblib import parallel_backend
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits, make_classification
     from sklearn.model_selection import GridSearchCV
     from skadapt import DendriticClassifier
-    X, y = load_digits(return_X_y=True)
+    X, y = {data}
     rates = [0.001, 0.003, 0.01, 0.0003, 0.03, 0.002][:{n_rates}]
     with warnings.catch_warnings(), parallel_backend({backend!r}):
         warnings.simplefilter("ignore")
@@ -72,6 +74,12 @@ SEARCH = textwrap.dedent("""
 """)
 # (n_jobs, joblib backend) of the searches compared: the table's three columns
 SEARCHES = ((1, "loky"), (2, "loky"), (2, "threading"))
+# The grids searched, the table's rows: (data set's name, its code, learning rates, folds)
+DIGITS = "load_digits(return_X_y=True)"
+CLASSIFICATION = ("make_classification(n_samples=4000, n_features=20, n_informative=10, "
+                  "n_classes=3, random_state=0)")
+GRIDS = (("digits", DIGITS, 3, 3), ("digits", DIGITS, 6, 5),
+         ("4,000 x 20", CLASSIFICATION, 6, 5))
 
 
 def run(code, cache_dir):
@@ -123,15 +131,16 @@ def main(argv=None):
             print(f"| {dtype} | {label} | {fit:.2f} | {wall:.2f} | {imports:.2f} | {epochs} |")
     if args.no_search:
         return
-    print("\nGridSearchCV(DendriticClassifier(), learning rates x folds) on load_digits, "
-          "a fresh process (wall time, medians)\n")
-    print("| grid | cache | n_jobs=1, s | n_jobs=2, processes, s | n_jobs=2, threads, s | "
-          "processes / n_jobs=1 | threads / n_jobs=1 |")
-    print("|---|---|---|---|---|---|---|")
-    for n_rates, cv in ((3, 3), (6, 5)):
+    print("\nGridSearchCV(DendriticClassifier(), learning rates x folds) on load_digits and "
+          "on a 4,000 x 20 make_classification, a fresh process (wall time, medians)\n")
+    print("| data | grid | cache | n_jobs=1, s | n_jobs=2, processes, s | n_jobs=2, threads, "
+          "s | processes / n_jobs=1 | threads / n_jobs=1 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, data, n_rates, cv in GRIDS:
         seconds = []
         for n_jobs, backend in SEARCHES:
-            code = SEARCH.format(n_rates=n_rates, cv=cv, n_jobs=n_jobs, backend=backend)
+            code = SEARCH.format(data=data, n_rates=n_rates, cv=cv, n_jobs=n_jobs,
+                                 backend=backend)
             cold, warm = [], []
             for _ in range(args.repeat):
                 with tempfile.TemporaryDirectory() as cache:
@@ -140,8 +149,8 @@ def main(argv=None):
             seconds.append((float(np.median(cold)), float(np.median(warm))))
         for k, label in enumerate(("empty", "warm")):
             one, procs, threads = (sec[k] for sec in seconds)
-            print(f"| {n_rates} x {cv} | {label} | {one:.2f} | {procs:.2f} | {threads:.2f} | "
-                  f"{procs / one:.2f}x | {threads / one:.2f}x |")
+            print(f"| {name} | {n_rates} x {cv} | {label} | {one:.2f} | {procs:.2f} | "
+                  f"{threads:.2f} | {procs / one:.2f}x | {threads / one:.2f}x |")
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         t0 = time.perf_counter()
