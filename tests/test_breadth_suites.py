@@ -43,3 +43,26 @@ def test_spirals_are_two_interleaved_noisy_spirals():
     np.testing.assert_allclose(turn, 0.0, atol=1e-9)
     noisy = breadth.load_spirals(n_samples=2000, noise=1.0)[0]
     assert 0.5 < np.std(noisy - X) < 1.5
+
+
+def test_seed_spread_seed_0_is_the_breadth_run(capsys):
+    """benchmarks/seed_spread.py's seed 0 is breadth.py's comparison of the same folds; the
+    seed-averaged column averages the seeds' accuracies."""
+    import seed_spread
+
+    argv = ["--datasets", "iris", "--folds", "2", "--forms", "raw"]
+    breadth.main([*argv, "--learners", "dendritic,mlp"])
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("| iris | 150 x 4, 3 |"))
+    diff, call = (cell.strip() for cell in row.split("|")[5:7])
+    seed_spread.main([*argv, "--seeds", "2"])
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("| iris | raw |"))
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells[2] == f"{diff} {call}"
+    X, y = breadth.load("iris")
+    acc = np.array([seed_spread.accuracies(X, y, "raw", 2, s) for s in range(2)])
+    d, m = acc[:, 0].mean(axis=0), acc[:, 1].mean(axis=0)
+    assert cells[4] == f"{d.mean():.3f}, {m.mean():.3f}"
+    mean, se, call = breadth.paired(d, m)
+    assert cells[5] == f"**{mean:+.3f} ± {se:.3f} {call}**"
