@@ -17,7 +17,8 @@ Protocol (issue 16, item 1):
   folds;
 - input forms: ``raw`` (the features as loaded) and ``scaled`` (a ``StandardScaler`` fitted
   inside each training fold: ``make_pipeline(StandardScaler(), learner)``);
-- learners, with their defaults (``random_state=0`` where they take one): skadapt's
+- learners, with their defaults (``random_state=0`` where they take one; the spread over
+  seeds of the Dendritic - MLPClassifier comparison: ``benchmarks/seed_spread.py``): skadapt's
   ``DendriticClassifier()`` (its parameters can be overridden with ``--dendritic JSON``),
   ``MLPClassifier()``, ``LogisticRegression(max_iter=1000)``,
   ``HistGradientBoostingClassifier()`` and ``SGDClassifier()``;
