@@ -50,6 +50,7 @@ def accuracies(X, y, form, n_folds, seed):
 
 
 def main(argv=None):
+    """Compare on every data set and form of the command line, and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", required=True,
                         help=f"comma-separated, of: {','.join(ALL_DATASETS)}")
