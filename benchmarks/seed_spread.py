@@ -16,10 +16,9 @@ breadth.py's own run.
 import argparse
 import sys
 import time
-import warnings
 
 import numpy as np
-from breadth import ALL_DATASETS, FORMS, load, paired  # (this folder is on sys.path)
+from breadth import ALL_DATASETS, FORMS, fit_score, load, paired  # (this folder is on sys.path)
 from sklearn.model_selection import StratifiedKFold
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -29,7 +28,8 @@ from skadapt import DendriticClassifier
 
 
 def accuracies(X, y, form, n_folds, seed):
-    """Per fold, the test accuracies of Dendritic and MLP with ``random_state=seed``.
+    """Per fold, the test accuracies of Dendritic and MLP with ``random_state=seed``, each
+    fitted and scored by breadth.py's :func:`breadth.fit_score` (NaN where a fit failed).
 
     Returns
     -------
@@ -42,10 +42,7 @@ def accuracies(X, y, form, n_folds, seed):
         for row, est in enumerate((DendriticClassifier(random_state=seed),
                                    MLPClassifier(random_state=seed))):
             model = est if form == "raw" else make_pipeline(StandardScaler(), est)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(X[tr], y[tr])
-            out[row, k] = np.mean(model.predict(X[te]) == y[te])
+            out[row, k] = fit_score(model, X[tr], y[tr], X[te], y[te])["accuracy"]
     return out
 
 
