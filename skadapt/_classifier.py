@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_expit, log_softmax
+from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, compute_class_weight
@@ -206,17 +206,20 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         of ``epoch_decay`` settles them too, but slows the learning down: on
         the development suite's two spirals, 0.835 against 0.871 averaged,
         doc/breadth.md.) ``"auto"``: averages when ``fit`` learns online (batch
-        size 1). With ``early_stopping`` the validation score is the average's,
-        and the best epoch's average is kept; the training loss
+        size 1). With ``early_stopping`` (the default ``"auto"`` included, where
+        it holds out data) the validation scores are the average's, and the
+        chosen epoch's average is kept; the training loss
         (``loss_curve_``, ``tol``) is that of the weights as they learn.
         ``partial_fit`` never averages (a stream has no epochs), and a
         ``warm_start`` fit starts a new average from the weights the previous
         call ended with (and the optimiser state its learning left).
     tol : float, "auto" or None, default="auto"
         Stop when the training loss (or the validation score with
-        ``early_stopping``) does not improve by at least ``tol`` for
+        ``early_stopping=True``) does not improve by at least ``tol`` for
         ``n_iter_no_change`` consecutive epochs. ``None`` runs ``max_iter``
-        epochs. ``"auto"``: a share of the first epoch's training loss of the
+        epochs (and holds out nothing). ``"auto"`` also lets
+        ``early_stopping="auto"`` hold out data, whose scores must improve at
+        all; on the training loss it is a share of the first epoch's training loss of the
         ``fit`` call, 1% with ``epoch_average`` and 0.4% without, and at
         least 1e-3 (with ``early_stopping``, 1e-3 of the validation score;
         1e-3 is ``SGDClassifier``'s ``tol``, which also learns one example at a
@@ -237,9 +240,25 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         Shuffle the examples before each epoch (also in ``partial_fit``).
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffling and the validation split.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data, stop when its
-        accuracy stops improving and restore the best weights.
+    early_stopping : bool or "auto", default="auto"
+        Hold out ``validation_fraction`` of the training data (stratified), stop
+        when its accuracy stops improving by ``tol`` and restore the best
+        weights (``True``, as ``MLPClassifier``), or stop on the training loss
+        (``False``). ``"auto"``: a ``fit`` that averages its epochs (it learns
+        online, ``epoch_average``) with ``tol="auto"`` holds out data when that
+        gives at least 10 validation examples (100 training examples with the
+        default fraction); it stops when neither the average's validation
+        accuracy nor its Brier score (the squared error of its predicted
+        probabilities) has improved for ``n_iter_no_change`` epochs, and keeps
+        the average of the last epoch that improved either. Every other call
+        (mini-batches, a multilabel target, ``tol`` a number or ``None``, a
+        smaller data set) stops on the training loss. Learning online, the
+        training loss cannot tell a set whose held-out accuracy peaks after 5
+        epochs (a small, noisy, nearly linear one: Waveform, breast_cancer
+        behind ``StandardScaler``) from one that needs 50 (two spirals); the
+        Brier score falls while the accuracy is flat, and rises later than the
+        log-loss when the probabilities grow confident, so the two together
+        stop neither too soon nor too late (doc/breadth.md, run 12).
     validation_fraction : float, default=0.1
         Share of the training data held out with ``early_stopping``.
     warm_start : bool, default=False
@@ -381,11 +400,15 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         ``loss_`` after each epoch since the model was started (a ``warm_start``
         fit and ``partial_fit`` append to it).
     best_loss_ : float or None
-        Lowest ``loss_`` seen (``None`` with ``early_stopping``).
+        Lowest ``loss_`` seen (``None`` where the fit held out data,
+        ``early_stopping``).
     validation_scores_ : list of float or None
-        Validation accuracy after each epoch with ``early_stopping``.
+        Validation accuracy after each epoch of a ``fit`` that held out data
+        (``early_stopping``), else None.
     best_validation_score_ : float or None
-        Best validation accuracy with ``early_stopping``.
+        Validation accuracy of the weights kept: the best with
+        ``early_stopping=True``; with ``"auto"``, that of the last epoch whose
+        accuracy or Brier score improved. None where no data was held out.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -442,7 +465,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "warm_start": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -495,7 +518,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change=5,
         shuffle=True,
         random_state=None,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         warm_start=False,
         class_weight=None,
@@ -739,7 +762,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
             return self._partial_fit(X, y, classes, sample_weight)
 
     def _partial_fit(self, X, y, classes, sample_weight):
-        if self.early_stopping:
+        if _early_stopping_forced(self):
             raise ValueError("partial_fit does not support early_stopping=True")
         if self.class_weight == "balanced":
             raise ValueError(
@@ -938,8 +961,9 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                 _input_weights_to_network(params, sizes, *transform, src=self._params)
             if old["key"] == _learner.state_key(self):
                 # the random state is drawn from only to shuffle more than one example
-                # (or to split off a validation set); otherwise it can be shared
-                draws = (self.shuffle and X.shape[0] > 1) or self.early_stopping
+                # (or to split off a validation set, which "auto" may); otherwise it can be
+                # shared
+                draws = (self.shuffle and X.shape[0] > 1) or bool(self.early_stopping)
                 state = _learner.private_copy(self, old, spare_state, copy_rng=draws)
                 return _learner.Model(classes, sizes, params, state, list(self.loss_curve_),
                                       in_network=True)
@@ -1030,6 +1054,19 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         st["in_transform"] = (shift, scale)
         return (*before, shift, scale)
 
+    def _stops_on_held_out_average(self, shape, incremental, multilabel):
+        """Whether this call holds out data to stop on (``early_stopping="auto"``): a
+        ``fit`` that averages its epochs (it learns online) with ``tol="auto"``, of a
+        single-label target, whose validation share is at least
+        ``_AUTO_MIN_VALIDATION`` examples."""
+        if incremental or multilabel or not (
+                isinstance(self.early_stopping, str) and isinstance(self.tol, str)):
+            return False
+        n_samples, n_features = shape
+        batch_size, _ = _config.batch_size(self, n_samples, n_features, incremental)
+        return (_config.epoch_average(self, batch_size, incremental)
+                and self.validation_fraction * n_samples >= _AUTO_MIN_VALIDATION)
+
     def _divergence(self, what, epoch):
         return DivergenceError(
             f"Training diverged: the {what} became non-finite during epoch {epoch} of this "
@@ -1047,7 +1084,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         g_off, _ = _config.group_layout(model.sizes, model.state["scope"], self.n_dendrites,
                                         direct)
         X_val = None
-        if self.early_stopping and not incremental:
+        # early_stopping="auto": the average of an online fit is stopped on held-out data
+        # (the held-out accuracy and Brier score of the average, _AUTO_MIN_VALIDATION)
+        held_out_average = self._stops_on_held_out_average(X.shape, incremental, multilabel)
+        if (_early_stopping_forced(self) or held_out_average) and not incremental:
             # imported here: sklearn.model_selection (and sklearn.metrics, which it imports)
             # is about 50 ms of a fresh process's import, needed only for this split
             from sklearn.model_selection import train_test_split
@@ -1097,6 +1137,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         n_curve_before = len(model.curve)
         best_loss = np.inf
         best_score = -np.inf
+        best_accuracy, best_brier = -np.inf, np.inf
         best_params = None
         no_improvement = 0
         val_scores = []
@@ -1149,12 +1190,25 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
                     val_scores.append(score)
                     if self.verbose:
                         print(f"Validation score: {score:f}")
-                    tol = (-np.inf if self.tol is None else
-                           _AUTO_TOL_SCORE if isinstance(self.tol, str) else self.tol)
-                    no_improvement = no_improvement + 1 if score < best_score + tol else 0
-                    if score > best_score:
-                        best_score = score
-                        best_params = fitted.copy()
+                    if held_out_average:
+                        # either score improving is progress; the weights kept are those
+                        # of the last epoch that improved one (its accuracy reported)
+                        brier = _brier_score(fitted, model.sizes, X_val, y_val, sw_val,
+                                             self.activation)
+                        improved = score > best_accuracy or brier < best_brier
+                        best_accuracy = max(best_accuracy, score)
+                        best_brier = min(best_brier, brier)
+                        no_improvement = 0 if improved else no_improvement + 1
+                        if improved:
+                            best_score = score
+                            best_params = fitted.copy()
+                    else:
+                        tol = (-np.inf if self.tol is None else
+                               _AUTO_TOL_SCORE if isinstance(self.tol, str) else self.tol)
+                        no_improvement = no_improvement + 1 if score < best_score + tol else 0
+                        if score > best_score:
+                            best_score = score
+                            best_params = fitted.copy()
                 else:
                     if epoch == 0:
                         tol = (max(_AUTO_TOL_SCORE, _config.auto_tol_share(average) * loss)
@@ -1424,6 +1478,10 @@ _CENTRED_BOUND = 3.0
 # tol="auto": the gain of the validation score with early_stopping, and the least gain of
 # the loss (the share of the first epoch's loss: _config.auto_tol_share)
 _AUTO_TOL_SCORE = 1e-3
+# early_stopping="auto" holds out data only where the validation set has at least this many
+# examples (validation_fraction=0.1: 100 examples and more); a smaller fit stops on its
+# training loss
+_AUTO_MIN_VALIDATION = 10
 # "auto": centred features whose standard deviations are all within this factor of each
 # other are taken to share a unit, and keep their relative spread (_keep_alike_spreads).
 # 20: the development suite's make_classification with 400 features has spreads 16x
@@ -1753,6 +1811,23 @@ class _ClassesProbe:
     def __init__(self, classes):
         if classes is not None:
             self.classes_ = classes
+
+
+def _early_stopping_forced(est):
+    """Whether ``est.early_stopping`` is true (not ``"auto"``): every ``fit`` holds out a
+    validation set and stops on its accuracy."""
+    return not isinstance(est.early_stopping, str) and bool(est.early_stopping)
+
+
+def _brier_score(params, sizes, X, y_idx, sw, activation):
+    """Brier score of the softmax network of layer ``sizes`` with the weights ``params``
+    on (X, y_idx): the weighted mean over the examples of the squared distance between
+    the predicted probabilities and the one-hot label (0 is perfect, 2 the worst)."""
+    coefs, intercepts = unpack(params, sizes)
+    z = forward(X, coefs, intercepts, activation, direct_block(params, sizes))
+    p = softmax(z, axis=1)
+    p[np.arange(p.shape[0]), y_idx] -= 1.0
+    return float(np.average(np.einsum("ij,ij->i", p, p), weights=sw))
 
 
 def _score(params, sizes, X, y_idx, sw, activation, Y=None):

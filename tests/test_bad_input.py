@@ -740,7 +740,8 @@ def test_a_fit_whose_hidden_units_saturate_warns():
     Xm, ym = make_moons(500, noise=0.2, random_state=0)
     with pytest.warns(ConvergenceWarning, match="hidden units are saturated"):
         DendriticClassifier(activation="sigmoid", base="rms", input_scaling=None,
-                            epoch_decay=0.0, random_state=0).fit(Xm * 1000, ym)
+                            epoch_decay=0.0, early_stopping=False,
+                            random_state=0).fit(Xm * 1000, ym)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         DendriticClassifier(random_state=0).fit(Xm * 1000, ym)

@@ -308,6 +308,75 @@ def test_early_stopping_restores_best(digits):
     assert clf.score(X[va], y[va]) == pytest.approx(clf.best_validation_score_)
 
 
+def _brier_reference(proba, y):
+    """The multiclass Brier score, obviously: the mean squared distance of each row of
+    probabilities from its one-hot label."""
+    onehot = np.eye(proba.shape[1])[y]
+    return np.mean(np.sum((proba - onehot) ** 2, axis=1))
+
+
+def test_brier_score_of_the_network_is_the_reference(digits):
+    from skadapt._classifier import _brier_score
+
+    X, y = digits
+    clf = DendriticClassifier((20,), max_iter=3, tol=None, random_state=0).fit(X, y)
+    y_idx = np.searchsorted(clf.classes_, y)
+    got = _brier_score(clf._params, clf._sizes, X, y_idx, None, clf.activation)
+    assert got == pytest.approx(_brier_reference(clf.predict_proba(X), y_idx), rel=1e-12)
+    assert 0.0 < got < 1.0
+
+
+def test_auto_early_stopping_holds_out_data_for_an_online_fit(digits):
+    """The default (early_stopping="auto") on an online fit of 100 examples or more:
+    validation accuracy per epoch, stopping n_iter_no_change + 1 epochs after the last
+    epoch whose held-out accuracy or Brier score improved, and the average of that epoch
+    kept: the same weights as the run stopped there by max_iter."""
+    X, y = digits
+    X = X[:, 8:48]  # (40 pixels: online; 50 inputs and more learn in mini-batches)
+    kw = dict(hidden_layer_sizes=(20,), n_iter_no_change=3, random_state=0)
+    clf = DendriticClassifier(**kw).fit(X, y)
+    assert clf.early_stopping == "auto" and clf.tol == "auto"
+    assert len(clf.validation_scores_) == clf.n_iter_ < clf.max_iter
+    assert clf.best_loss_ is None
+    kept = clf.n_iter_ - (clf.n_iter_no_change + 1)  # the epochs up to the kept one
+    assert kept >= 1
+    assert clf.best_validation_score_ == clf.validation_scores_[kept - 1]
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        there = DendriticClassifier(**kw, max_iter=kept).fit(X, y)
+    assert there.validation_scores_ == clf.validation_scores_[:kept]
+    np.testing.assert_array_equal(clf._params, there._params)  # (the direct path too)
+    # the held-out examples: 10%, stratified, drawn right after the weights
+    rng = np.random.RandomState(0)
+    init_params([40, 20, 10], "relu", rng, np.float64, direct_path=True)
+    _, va = train_test_split(np.arange(len(y)), test_size=0.1,
+                             stratify=np.searchsorted(clf.classes_, y), random_state=rng)
+    assert clf.score(X[va], y[va]) == pytest.approx(clf.best_validation_score_)
+
+
+@pytest.mark.parametrize("case", ["tol", "tol None", "small", "mini-batches", "False"])
+def test_auto_early_stopping_holds_out_nothing_elsewhere(digits, case):
+    """early_stopping="auto" stops on the training loss (no validation set) where a
+    number or None is the tol, with fewer than 10 validation examples (99 examples),
+    with mini-batches, and early_stopping=False never holds out."""
+    X, y = digits
+    X = X[:, 8:48]  # (40 pixels: online)
+    kw = dict(hidden_layer_sizes=(10,), max_iter=5, random_state=0)
+    kw.update({"tol": dict(tol=1e-3), "tol None": dict(tol=None), "small": {},
+               "mini-batches": dict(batch_size=32), "False": dict(early_stopping=False)}[case])
+    n = 99 if case == "small" else len(y)
+    clf = DendriticClassifier(**kw).fit(X[:n], y[:n])
+    assert clf.validation_scores_ is None and clf.best_validation_score_ is None
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    if case == "small":  # (100 examples: 10 held out)
+        assert DendriticClassifier(**kw).fit(X[:100], y[:100]).validation_scores_ is not None
+
+
+def test_partial_fit_takes_auto_early_stopping(digits):
+    X, y = digits
+    clf = DendriticClassifier((10,), random_state=0).partial_fit(X, y, classes=np.arange(10))
+    assert clf.n_iter_ == 1 and clf.validation_scores_ is None
+
+
 def test_class_weight_balanced_helps_the_minority():
     X, y = make_classification(600, 10, n_informative=5, weights=[0.9, 0.1], random_state=0)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, stratify=y, random_state=0)
@@ -357,7 +426,7 @@ def test_partial_fit_errors_leave_the_model_unchanged(digits):
         clf.partial_fit(X[:, :10], y)
     with pytest.raises(ValueError, match="early_stopping"):
         clf.set_params(early_stopping=True).partial_fit(X, y)
-    clf.set_params(early_stopping=False)
+    clf.set_params(early_stopping="auto")
     assert pickle.dumps(clf) == before
 
 
@@ -423,7 +492,7 @@ def test_auto_tol_is_a_share_of_the_first_epochs_loss(digits, hard, average):
         X, y = digits
         X, y = X[y < 2], y[y < 2]
     kw = dict(hidden_layer_sizes=(20,), max_iter=80, random_state=0, batch_size=1,
-              epoch_average=average)
+              epoch_average=average, early_stopping=False)  # (the training loss's rule)
     full = DendriticClassifier(**kw, tol=None).fit(X, y).loss_curve_
     auto = DendriticClassifier(**kw).fit(X, y)
     assert auto.tol == "auto" and auto.n_iter_ < 80  # it stopped, before max_iter
@@ -447,7 +516,7 @@ def test_auto_tol_with_early_stopping_is_1e_3_of_the_score(digits):
 @pytest.mark.parametrize("batch_size", [1, 7, 64])
 def test_minibatches_learn(digits, batch_size):
     X, y = digits
-    clf = DendriticClassifier((30,), batch_size=batch_size, max_iter=10,
+    clf = DendriticClassifier((30,), batch_size=batch_size, max_iter=10, early_stopping=False,
                               learning_rate_init=0.003, random_state=0).fit(X[:1200], y[:1200])
     assert clf.score(X[1200:], y[1200:]) > 0.85
     assert clf._state["counters"][1] == 10 * -(-1200 // batch_size)
