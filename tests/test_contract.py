@@ -315,15 +315,25 @@ def _brier_reference(proba, y):
     return np.mean(np.sum((proba - onehot) ** 2, axis=1))
 
 
-def test_brier_score_of_the_network_is_the_reference(digits):
-    from skadapt._classifier import _brier_score
+def test_held_out_scores_of_the_network_are_the_references(digits):
+    from skadapt._classifier import _accuracy_and_brier
 
     X, y = digits
     clf = DendriticClassifier((20,), max_iter=3, tol=None, random_state=0).fit(X, y)
     y_idx = np.searchsorted(clf.classes_, y)
-    got = _brier_score(clf._params, clf._sizes, X, y_idx, None, clf.activation)
-    assert got == pytest.approx(_brier_reference(clf.predict_proba(X), y_idx), rel=1e-12)
-    assert 0.0 < got < 1.0
+    accuracy, brier = _accuracy_and_brier(clf._params, clf._sizes, X, y_idx, None,
+                                          clf.activation)
+    assert accuracy == clf.score(X, y)
+    assert brier == pytest.approx(_brier_reference(clf.predict_proba(X), y_idx), rel=1e-12)
+    assert 0.0 < brier < 1.0
+    # weighted: each example's share
+    sw = np.random.RandomState(0).uniform(0.1, 2.0, len(y))
+    accuracy_w, brier_w = _accuracy_and_brier(clf._params, clf._sizes, X, y_idx, sw,
+                                              clf.activation)
+    assert accuracy_w == pytest.approx(clf.score(X, y, sample_weight=sw))
+    onehot = np.eye(10)[y_idx]
+    per_example = np.sum((clf.predict_proba(X) - onehot) ** 2, axis=1)
+    assert brier_w == pytest.approx(np.average(per_example, weights=sw), rel=1e-12)
 
 
 def test_auto_early_stopping_holds_out_data_for_an_online_fit(digits):
@@ -369,6 +379,17 @@ def test_auto_early_stopping_holds_out_nothing_elsewhere(digits, case):
     assert clf.best_loss_ == min(clf.loss_curve_)
     if case == "small":  # (100 examples: 10 held out)
         assert DendriticClassifier(**kw).fit(X[:100], y[:100]).validation_scores_ is not None
+
+
+def test_auto_early_stopping_stops_on_separable_data():
+    """Two far-apart blobs: the held-out accuracy is 1 from the first epoch and the Brier
+    score goes on falling as the probabilities sharpen; only its gains of 1e-4 and more
+    count, so the fit stops within a few epochs instead of running to max_iter."""
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(200, 4, centers=[[0, 0, 0, 0], [6, 6, 6, 6]], random_state=0)
+    clf = DendriticClassifier(random_state=0).fit(X, y)
+    assert clf.validation_scores_[0] == 1.0 and clf.n_iter_ < 20
 
 
 def test_partial_fit_takes_auto_early_stopping(digits):
