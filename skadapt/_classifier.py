@@ -217,10 +217,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         Stop when the training loss (or the validation score with
         ``early_stopping=True``) does not improve by at least ``tol`` for
         ``n_iter_no_change`` consecutive epochs. ``None`` runs ``max_iter``
-        epochs (and holds out nothing). ``"auto"`` also lets
-        ``early_stopping="auto"`` hold out data, whose scores must improve at
-        all; on the training loss it is a share of the first epoch's training loss of the
-        ``fit`` call, 1% with ``epoch_average`` and 0.4% without, and at
+        epochs (and holds out nothing). ``"auto"`` lets ``early_stopping="auto"``
+        hold out data; on the training loss it is a share of the first epoch's
+        training loss of the ``fit`` call, 1% with ``epoch_average`` and 0.4%
+        without, and at
         least 1e-3 (with ``early_stopping``, 1e-3 of the validation score;
         1e-3 is ``SGDClassifier``'s ``tol``, which also learns one example at a
         time; ``MLPClassifier``'s is 1e-4). A fixed ``tol`` on the loss asks
@@ -255,10 +255,10 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         smaller data set) stops on the training loss. Learning online, the
         training loss cannot tell a set whose held-out accuracy peaks after 5
         epochs (a small, noisy, nearly linear one: Waveform, breast_cancer
-        behind ``StandardScaler``) from one that needs 50 (two spirals); the
-        Brier score falls while the accuracy is flat, and rises later than the
-        log-loss when the probabilities grow confident, so the two together
-        stop neither too soon nor too late (doc/breadth.md, run 12).
+        behind ``StandardScaler``) from one that needs 50 (two spirals). The
+        held-out accuracy moves in steps of whole examples and the Brier score
+        goes on falling while it is flat; counted together, the spirals run
+        long and the noisy sets stop early (doc/breadth.md, run 12).
     validation_fraction : float, default=0.1
         Share of the training data held out with ``early_stopping``.
     warm_start : bool, default=False
@@ -1488,8 +1488,8 @@ _AUTO_TOL_SCORE = 1e-3
 _AUTO_MIN_VALIDATION = 10
 # early_stopping="auto": the least gain of the held-out Brier score that counts as progress
 # (MLPClassifier's tol). Without it a set the average separates perfectly (penguins) goes on
-# sharpening its probabilities, and "improving", up to max_iter (one fold ran 200 epochs
-# for 7-14 in the others); 1e-3 stopped the spirals early (0.904 -> 0.891)
+# sharpening its probabilities, and "improving", up to max_iter (one fold ran 200 epochs,
+# the others 7-48; with it 7-9); 1e-3 stopped the spirals early (0.904 -> 0.891)
 _AUTO_TOL_BRIER = 1e-4
 # "auto": centred features whose standard deviations are all within this factor of each
 # other are taken to share a unit, and keep their relative spread (_keep_alike_spreads).
