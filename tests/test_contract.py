@@ -308,11 +308,11 @@ def test_early_stopping_restores_best(digits):
     assert clf.score(X[va], y[va]) == pytest.approx(clf.best_validation_score_)
 
 
-def _brier_reference(proba, y):
-    """The multiclass Brier score, obviously: the mean squared distance of each row of
-    probabilities from its one-hot label."""
+def _brier_reference(proba, y, sample_weight=None):
+    """The multiclass Brier score, obviously: the (weighted) mean squared distance of
+    each row of probabilities from its one-hot label."""
     onehot = np.eye(proba.shape[1])[y]
-    return np.mean(np.sum((proba - onehot) ** 2, axis=1))
+    return np.average(np.sum((proba - onehot) ** 2, axis=1), weights=sample_weight)
 
 
 def test_held_out_scores_of_the_network_are_the_references(digits):
@@ -331,9 +331,8 @@ def test_held_out_scores_of_the_network_are_the_references(digits):
     accuracy_w, brier_w = _accuracy_and_brier(clf._params, clf._sizes, X, y_idx, sw,
                                               clf.activation)
     assert accuracy_w == pytest.approx(clf.score(X, y, sample_weight=sw))
-    onehot = np.eye(10)[y_idx]
-    per_example = np.sum((clf.predict_proba(X) - onehot) ** 2, axis=1)
-    assert brier_w == pytest.approx(np.average(per_example, weights=sw), rel=1e-12)
+    assert brier_w == pytest.approx(_brier_reference(clf.predict_proba(X), y_idx, sw),
+                                    rel=1e-12)
 
 
 def test_auto_early_stopping_holds_out_data_for_an_online_fit(digits):
