@@ -49,6 +49,7 @@ from ._rules import (
     I_SPARSE_EVENTS,
     I_STEP_SIZE,
     I_WRITES,
+    KERNEL_ONLY,
     RULE_GAIN,
     SCOPE_DENDRITE,
     SCOPE_SYNAPSE,
@@ -179,7 +180,7 @@ def _add_rows(in_val, in_idx, c, c_end, params, wo, n_out, z):
         _axpy(in_val[c_rest], params[r : r + n_out], z)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY)
 def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, vals, idx):
     """Write the non-zero values of sample ``i`` as the network sees them, ``(x -
     in_shift) * in_scale`` column by column (the inputs' normalisation; CSR input is never
@@ -203,7 +204,7 @@ def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, 
     return m
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY)
 def layer_offsets(sizes):
     """Where each layer's values start in the epoch's work arrays: ``a_off[l]``, its
     activations and deltas (one entry per unit of layer ``l + 1``: the hidden layers',
@@ -681,7 +682,7 @@ def change_detected(loss, drift):
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY)
 def clear_direct_path(params, w_off, g_off, n_layers, t, icfg, fcfg, pstate, gstate, glast):
     """Forget the direct input-to-output path: its weights become zero and its
     optimiser state starts anew (no moments, gains of 1 without a history, clocks at

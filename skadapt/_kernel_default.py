@@ -67,6 +67,7 @@ from ._rules import (
     I_SCOPE,
     I_SKIP_INCOHERENT,
     I_SPARSE_EVENTS,
+    KERNEL_ONLY,
     RULE_GAIN,
     SCOPE_SYNAPSE,
     default_gain_element,
@@ -97,7 +98,7 @@ def default_configuration(icfg, fcfg):
             and fcfg[F_ALPHA] == 0.0 and fcfg[F_RELAX_TIME] <= 0.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY)
 def _add_rows(params, wo, n_out, in_val, in_idx, c, c_end, z, z0):
     """``z[z0 : z0 + n_out] +=`` the rows of the weight matrix at ``wo`` of the inputs
     ``in_val[c:c_end]`` at ``in_idx[c:c_end]``, each times its input, in their order; four
@@ -399,7 +400,7 @@ def _step_events(g, scale, n, w_r, gain_r, prev_r, v_r, sc):
         g[e] = zero
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY)
 def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
     """The events of the parameters ``lo:hi`` (:func:`_step_events`) for the accumulated
     gradient ``G`` times ``scale`` (the general kernel's arithmetic on a row of a
