@@ -726,7 +726,7 @@ def online_epoch(batch_size, icfg):
             and icfg[I_SCOPE] == SCOPE_SYNAPSE)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True)
 def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, order,
                 batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate,
                 glast, counters, drift, drift_log):
@@ -769,7 +769,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
                   glast, counters, drift, drift_log, False)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True)
 def train_epoch_online(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw,
                        order, batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg,
                        pstate, gstate, glast, counters, drift, drift_log):

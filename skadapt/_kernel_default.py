@@ -242,7 +242,7 @@ def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, i
     return loss
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True)
 def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw,
                         order, batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg,
                         pstate, gstate, glast, counters, drift, drift_log):
@@ -409,7 +409,7 @@ def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
                  sc)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True)
 def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y,
                                 sw, order, batch_size, params, sizes, w_off, b_off, g_off, icfg,
                                 fcfg, pstate, gstate, glast, counters, drift, drift_log):
@@ -433,7 +433,9 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
     work = _example_workspace(params, sizes)
     a_off, r_off, n_rows, acts, deltas, in_val, in_idx, n_in_nz = work
     G = np.zeros(params.shape[0], dt)  # the batch's summed gradient
-    touched = np.zeros(n_rows, np.uint8)  # every layer's rows with a non-zero input, at r_off
+    # every layer's rows with a non-zero input, at r_off (int64 as the index arrays: a
+    # uint8 array cost a cold first fit a compilation of np.zeros of its own, 0.15 s)
+    touched = np.zeros(n_rows, np.int64)
     rows = np.zeros(n_rows, np.int64)
     nrows = np.zeros(n_layers, np.int64)
     gain = gstate[0]
