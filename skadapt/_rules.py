@@ -27,9 +27,10 @@ from numba.extending import overload
 # kernels' helpers in skadapt._kernel_default and skadapt._kernel): no wrapper for calls
 # from Python (``no_cpython_wrapper``) nor as a C callback (``no_cfunc_wrapper``), whose
 # generation and compilation a cold first fit would pay for nothing (doc/speed.md).
-# Calling such a helper from Python crashes the interpreter: a test reaches it through a
-# jitted caller (``default_gain_element``, which a test calls, keeps its wrappers). The
-# epoch kernels, which Python calls, go without the C wrapper only.
+# Calling such a helper from Python crashes the interpreter: tests reach these through the
+# kernels, or a jitted function of their own (``default_gain_element``, which a test calls
+# directly, keeps its wrappers). The epoch kernels, which Python calls, go without the C
+# wrapper only.
 KERNEL_ONLY = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 # ---------------------------------------------------------------- rule codes
