@@ -31,6 +31,7 @@ from numba import njit
 
 from ._kernel import (
     D_THRESHOLD,
+    KERNEL_ONLY,
     STATUS_NONFINITE_LOSS,
     STATUS_NONFINITE_WEIGHTS,
     STATUS_OK,
@@ -67,7 +68,6 @@ from ._rules import (
     I_SCOPE,
     I_SKIP_INCOHERENT,
     I_SPARSE_EVENTS,
-    KERNEL_ONLY,
     RULE_GAIN,
     SCOPE_SYNAPSE,
     default_gain_element,

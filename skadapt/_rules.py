@@ -23,16 +23,6 @@ import math
 from numba import njit, types
 from numba.extending import overload
 
-# The options of a jitted helper that only other jitted functions call (the flat
-# kernels' helpers in skadapt._kernel_default and skadapt._kernel): no wrapper for calls
-# from Python (``no_cpython_wrapper``) nor as a C callback (``no_cfunc_wrapper``), whose
-# generation and compilation a cold first fit would pay for nothing (doc/speed.md).
-# Calling such a helper from Python crashes the interpreter: tests reach these through the
-# kernels, or a jitted function of their own (``default_gain_element``, which a test calls
-# directly, keeps its wrappers). The epoch kernels, which Python calls, go without the C
-# wrapper only.
-KERNEL_ONLY = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True)
-
 # ---------------------------------------------------------------- rule codes
 RULE_SGD = 0
 RULE_MOMENTUM = 1
