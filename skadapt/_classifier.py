@@ -989,10 +989,11 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         drift[D_TOLERANCE] = _DRIFT_TOLERANCE
         drift_log = np.zeros(_DRIFT_LOG, np.int64)
         icfg = net[4]  # (net: sizes, w_off, b_off, g_off, icfg, fcfg)
-        kernel = _learner.EPOCH_KERNELS[_learner.epoch_kernel(batch_size, icfg, net[5])]
+        name = _learner.epoch_kernel(batch_size, icfg, net[5])
         loss_sum, status = _numba_cache.call(
-            kernel, *X_args, y_idx, Y, sw, order, batch_size, model.params, *net,
-            *model.kernel_state(), drift, drift_log,
+            _learner.EPOCH_KERNELS[name], *X_args, y_idx, Y, sw, order, batch_size,
+            model.params, *net, *model.kernel_state(), drift, drift_log,
+            *_learner.kernel_workspace(name, net[0], model.params),
         )
         if drift_log[0]:
             st["drift_detected"] = np.concatenate(

@@ -680,7 +680,8 @@ def change_detected(loss, drift):
     drift[D_COUNT] += 1.0
     drift[D_MEAN] += (e - drift[D_MEAN]) / drift[D_COUNT]
     drift[D_SUM] += e - drift[D_MEAN] - drift[D_TOLERANCE]
-    drift[D_MIN] = min(drift[D_MIN], drift[D_SUM])
+    if drift[D_SUM] < drift[D_MIN]:  # (min(), written out: see default_gain_element)
+        drift[D_MIN] = drift[D_SUM]
     if drift[D_SUM] - drift[D_MIN] <= drift[D_THRESHOLD]:
         return False
     for k in range(D_COUNT, N_DRIFT):

@@ -16,13 +16,14 @@ inputs of 50 features or more), with the numbers of the general kernel
 Why other kernels: the general one is written for every rule, scope, activation and
 output, through inlined helpers, tuples and generic casts, and its first compilation takes
 10-15 s (Numba's type inference, mostly). These are functions on the flat arrays, with
-:func:`_add_rows`, :func:`_forward_backward` and :func:`_rule_scalars` (theirs), small
-helpers of the general kernel (``layer_offsets``, ``gather_nonzeros``, the detector's,
-``block_ends``, ``_all_finite``) and the rule's event as one scalar function
-(:func:`skadapt._rules.default_gain_element`); the online one compiles in about 3.5 s, the
-mini-batch one in about 2 s more (shared helpers compile once): a first fit of the defaults
-compiles only the one it uses (doc/speed.md). The online one is also faster per example:
-its hot loops index views from 0 (see :func:`train_epoch_default`).
+:func:`_add_rows`, :func:`_forward_backward` and :func:`_workspace_views` (theirs), small
+helpers of the general kernel (``gather_nonzeros``, the detector's, ``block_ends``,
+``_all_finite``) and the rule's event as one scalar function
+(:func:`skadapt._rules.default_gain_element`); they allocate nothing (their work arrays
+come from :func:`flat_workspace`, the caller's); the online one compiles in about 3.5 s,
+the mini-batch one in about 2 s more (shared helpers compile once): a first fit of the
+defaults compiles only the one it uses (doc/speed.md). The online one is also faster per
+example: its hot loops index views from 0 (see :func:`train_epoch_default`).
 """
 import math
 
@@ -40,7 +41,6 @@ from ._kernel import (
     change_detected,
     clear_and_log_change,
     gather_nonzeros,
-    layer_offsets,
 )
 from ._rules import (
     ACT_RELU,
@@ -82,6 +82,8 @@ _RUN_ELEMENTS = 2048
 # anes96, Bananas, Phishing and a 3-class development set, with the same numbers; with 7
 # classes gathering was the slower, and the general kernel's update gained nothing from it)
 _GATHER_MAX_OUTPUTS = 4
+# Slots of the rule's scalars at the start of the float work array (_workspace_views)
+_N_SCALARS = 12
 
 
 def default_configuration(icfg, fcfg):
@@ -128,17 +130,62 @@ def _add_rows(params, wo, n_out, in_val, in_idx, c, c_end, z, z0):
             z_v[u] += a * w_row[u]
 
 
+def flat_workspace(sizes, n_params, dtype, batched):
+    """The work arrays of a flat kernel (:func:`train_epoch_default` with ``batched``
+    False, :func:`train_epoch_default_batched` with True) for a network of layer
+    ``sizes`` with ``n_params`` parameters of ``dtype``: ``(iwork, fwork)``, its last two
+    arguments, laid out as :func:`_workspace_views` reads them. ``iwork`` (int64) starts
+    with the layers' offsets in the work arrays, ``a_off`` (each layer's activations and
+    deltas: one entry per unit of layer ``l + 1``) and ``r_off`` (its non-zero inputs: one
+    entry per unit of layer ``l``), as :func:`skadapt._kernel.layer_offsets` computes
+    them; the rest of both is scratch, whatever it holds.
+
+    Allocated here, not in the kernels: a kernel's first compilation compiles Numba's
+    implementation of ``np.zeros`` for each kind of array it allocates, and the offsets'
+    function besides (a cold first fit of the defaults on ``load_digits`` took 0.82x the
+    time without them, doc/speed.md)."""
+    sizes = [int(s) for s in sizes]  # (a few layers: Python ints, a few microseconds)
+    n_layers = len(sizes) - 1
+    a_off, r_off = [0], [0]
+    for l in range(1, n_layers):
+        a_off.append(a_off[-1] + sizes[l])
+        r_off.append(r_off[-1] + sizes[l - 1])
+    n_acts = a_off[-1] + sizes[n_layers]
+    n_rows = r_off[-1] + sizes[n_layers - 1]
+    widest = 0 if batched else max(_RUN_ELEMENTS, *sizes)
+    iwork = np.zeros(4 * n_layers + 3 * n_rows + 2 * widest, np.int64)
+    iwork[: 2 * n_layers] = a_off + r_off
+    n_pool = n_params if batched else 5 * widest
+    return iwork, np.zeros(_N_SCALARS + 2 * n_acts + n_rows + n_pool, dtype)
+
+
 @njit(cache=True, error_model="numpy", inline="always")
-def _rule_scalars(params, fcfg):
-    """The rule's scalars in the parameters' dtype, as the general kernel's gain loop casts
-    them (here by storing them into an array of that dtype): 0, 1, ``eta0``, ``beta_2``,
-    ``1 - beta_2``, ``epsilon``, ``gain_up``, the trace's decay and its rest, the gain's
-    bounds; slot 11 is a scratch slot (an example's weight, a batch's scale). Inlined, as
-    :func:`_example_workspace`, :func:`_forward_backward` and
-    :func:`skadapt._kernel.clear_and_log_change` are: each function compiled on its own
-    costs a cold first fit time of its own (these three, about 0.45 s of 4.9 s on
-    ``load_digits``, measured as CPU time of the fit call)."""
-    sc = np.zeros(12, params.dtype)
+def _workspace_views(sizes, fcfg, iwork, fwork):
+    """The flat kernels' work arrays, as views into ``iwork`` and ``fwork``
+    (:func:`flat_workspace`): the layers' offsets ``a_off``, ``r_off``; per layer its
+    number of non-zero inputs ``n_in_nz`` and of touched rows ``nrows``; every layer's
+    non-zero inputs (positions ``in_idx``, values ``in_val``, at ``r_off``), the rows'
+    marks ``touched`` and lists ``rows`` (the mini-batch kernel's), the activations
+    ``acts`` and ``deltas`` (at ``a_off``), the rule's scalars ``sc``, and what is left of
+    each array (``ipool``, ``fpool``: the kernel's own buffers). Writes the rule's
+    scalars into ``sc``, in the parameters' dtype as the general kernel's gain loop casts
+    them: 0, 1, ``eta0``, ``beta_2``, ``1 - beta_2``, ``epsilon``, ``gain_up``, the trace's
+    decay and its rest, the gain's bounds; slot 11 is a scratch slot (an example's weight,
+    a batch's scale)."""
+    n_layers = sizes.shape[0] - 1
+    a_off = iwork[0:n_layers]
+    r_off = iwork[n_layers : 2 * n_layers]
+    n_in_nz = iwork[2 * n_layers : 3 * n_layers]
+    nrows = iwork[3 * n_layers : 4 * n_layers]
+    n_acts = a_off[n_layers - 1] + sizes[n_layers]
+    n_rows = r_off[n_layers - 1] + sizes[n_layers - 1]
+    o = 4 * n_layers
+    in_idx = iwork[o : o + n_rows]
+    touched = iwork[o + n_rows : o + 2 * n_rows]
+    rows = iwork[o + 2 * n_rows : o + 3 * n_rows]
+    ipool = iwork[o + 3 * n_rows :]
+    sc = fwork[0:_N_SCALARS]
+    sc[0] = 0.0
     sc[1] = 1.0
     sc[2] = fcfg[F_ETA0]
     sc[3] = fcfg[F_BETA2]
@@ -149,24 +196,13 @@ def _rule_scalars(params, fcfg):
     sc[8] = 1.0 - fcfg[F_TRACE_DECAY]
     sc[9] = fcfg[F_GAIN_MIN]
     sc[10] = fcfg[F_GAIN_MAX]
-    return sc
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _example_workspace(params, sizes):
-    """The arrays one example's pass works in (:func:`_forward_backward`), in the
-    parameters' dtype: the layers' offsets (``layer_offsets``), the number of rows, the
-    activations and deltas, and every layer's non-zero inputs (values at ``r_off``, their
-    positions, their count per layer)."""
-    n_layers = sizes.shape[0] - 1
-    dt = params.dtype
-    a_off, r_off, n_acts, n_rows = layer_offsets(sizes)
-    acts = np.zeros(n_acts, dt)
-    deltas = np.zeros(n_acts, dt)
-    in_val = np.zeros(n_rows, dt)
-    in_idx = np.zeros(n_rows, np.int64)
-    n_in_nz = np.zeros(n_layers, np.int64)
-    return a_off, r_off, n_rows, acts, deltas, in_val, in_idx, n_in_nz
+    f = _N_SCALARS
+    acts = fwork[f : f + n_acts]
+    deltas = fwork[f + n_acts : f + 2 * n_acts]
+    in_val = fwork[f + 2 * n_acts : f + 2 * n_acts + n_rows]
+    fpool = fwork[f + 2 * n_acts + n_rows :]
+    return (a_off, r_off, n_in_nz, nrows, in_idx, touched, rows, ipool, sc, acts, deltas,
+            in_val, fpool)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -245,10 +281,11 @@ def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, i
 @njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True)
 def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw,
                         order, batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg,
-                        pstate, gstate, glast, counters, drift, drift_log):
+                        pstate, gstate, glast, counters, drift, drift_log, iwork, fwork):
     """:func:`skadapt._kernel.train_epoch` for the configurations of
     :func:`default_configuration` only (the caller's promise: it is not checked); the same
-    arguments and result.
+    arguments and result, and two more: the work arrays ``iwork``, ``fwork`` of
+    :func:`flat_workspace` (``batched=False``; any content but the offsets it writes).
 
     Per example: its non-zero inputs, the forward pass (ReLU layers, each layer's non-zero
     outputs kept as the next one's inputs), the softmax's deltas, the backward pass, the
@@ -268,23 +305,19 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
     """
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
-    dt = params.dtype
-    work = _example_workspace(params, sizes)
-    a_off, r_off, n_rows, acts, deltas, in_val, in_idx, n_in_nz = work
-    widest = _RUN_ELEMENTS
-    for l in range(n_layers + 1):
-        widest = max(widest, sizes[l])
-    gbuf = np.zeros(widest, dt)  # a run's gradients, and the gathered weights and state
-    wbuf = np.zeros(widest, dt)
-    gnbuf = np.zeros(widest, gstate.dtype)
-    pvbuf = np.zeros(widest, gstate.dtype)
-    vbuf = np.zeros(widest, dt)
-    pos = np.zeros(widest, np.int64)
-    active = np.zeros(widest, np.int64)
+    work = _workspace_views(sizes, fcfg, iwork, fwork)
+    a_off, r_off, n_in_nz, _, in_idx, _, _, ipool, sc, acts, deltas, in_val, fpool = work
+    widest = ipool.shape[0] // 2  # (the widest layer, at least _RUN_ELEMENTS)
+    gbuf = fpool[0:widest]  # a run's gradients, and the gathered weights and state
+    wbuf = fpool[widest : 2 * widest]
+    gnbuf = fpool[2 * widest : 3 * widest]
+    pvbuf = fpool[3 * widest : 4 * widest]
+    vbuf = fpool[4 * widest : 5 * widest]
+    pos = ipool[0:widest]
+    active = ipool[widest : 2 * widest]
     gain = gstate[0]
     prev = gstate[1]
     v = pstate[1]
-    sc = _rule_scalars(params, fcfg)
     one = sc[1]
     detect = drift[D_THRESHOLD] > 0.0 and n_blocks > n_layers
     loss_sum = 0.0
@@ -322,7 +355,7 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
             # back; otherwise runs of rows of consecutive inputs, in place
             compact = 4 * n_act <= n_out or n_out <= _GATHER_MAX_OUTPUTS
             width = n_act if compact else n_out
-            max_run = max(1, _RUN_ELEMENTS // width)
+            max_run = _RUN_ELEMENTS // width if width <= _RUN_ELEMENTS else 1
             c = r0
             c_end = r0 + n_in_nz[src]
             while c < c_end or (c == c_end and bo >= 0):  # the rows, then the biases
@@ -379,7 +412,7 @@ def _step_events(g, scale, n, w_r, gain_r, prev_r, v_r, sc):
     gradient is non-zero ("+ zero" keeps the store unconditional). ``g[:n]`` is consumed
     (zeroed: the mini-batch kernel's accumulated gradient is ready for the next batch; the
     online kernel's buffer is rewritten anyway). ``sc``: the rule's scalars
-    (:func:`_rule_scalars`). The update of both flat kernels."""
+    (:func:`_workspace_views`). The update of both flat kernels."""
     zero = sc[0]
     eta0, beta2, beta2_rest, eps = sc[2], sc[3], sc[4], sc[5]
     gain_up, theta, theta_rest, gain_min, gain_max = sc[6], sc[7], sc[8], sc[9], sc[10]
@@ -412,11 +445,13 @@ def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
 @njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True)
 def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y,
                                 sw, order, batch_size, params, sizes, w_off, b_off, g_off, icfg,
-                                fcfg, pstate, gstate, glast, counters, drift, drift_log):
+                                fcfg, pstate, gstate, glast, counters, drift, drift_log,
+                                iwork, fwork):
     """:func:`train_epoch_default` in mini-batches of ``batch_size`` (> 1): the same
-    arguments and result, and the same numbers as the general kernel
-    (:func:`skadapt._kernel.train_epoch`) for the configurations of
-    :func:`default_configuration`, which the kernel tests compare bit for bit.
+    arguments (the work arrays of :func:`flat_workspace` with ``batched=True``) and
+    result, and the same numbers as the general kernel (:func:`skadapt._kernel.train_epoch`)
+    for the configurations of :func:`default_configuration`, which the kernel tests
+    compare bit for bit.
 
     Per example: its non-zero inputs, the forward and backward pass
     (:func:`_forward_backward`, with the weights of the batch's start), the change
@@ -429,24 +464,24 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
     """
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
-    dt = params.dtype
-    work = _example_workspace(params, sizes)
-    a_off, r_off, n_rows, acts, deltas, in_val, in_idx, n_in_nz = work
-    G = np.zeros(params.shape[0], dt)  # the batch's summed gradient
-    # every layer's rows with a non-zero input, at r_off (int64 as the index arrays: a
-    # uint8 array cost a cold first fit a compilation of np.zeros of its own, 0.15 s)
-    touched = np.zeros(n_rows, np.int64)
-    rows = np.zeros(n_rows, np.int64)
-    nrows = np.zeros(n_layers, np.int64)
+    work = _workspace_views(sizes, fcfg, iwork, fwork)
+    a_off, r_off, n_in_nz, nrows, in_idx, touched, rows, _, sc, acts, deltas, in_val, G = work
+    # G: the batch's summed gradient; touched, rows, nrows: every layer's rows with a
+    # non-zero input in the batch (at r_off); all zero at the start of a batch
+    for p in range(G.shape[0]):
+        G[p] = 0.0
+    for r in range(touched.shape[0]):
+        touched[r] = 0
+    for l in range(n_layers):
+        nrows[l] = 0
     gain = gstate[0]
     prev = gstate[1]
     v = pstate[1]
-    sc = _rule_scalars(params, fcfg)
     detect = drift[D_THRESHOLD] > 0.0 and n_blocks > n_layers
     loss_sum = 0.0
     n = order.shape[0]
     for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
+        stop = start + batch_size if start + batch_size < n else n
         for q in range(start, stop):
             i = order[q]
             n_in_nz[0] = gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift,

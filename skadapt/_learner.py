@@ -21,14 +21,20 @@ from . import _config, _numba_cache
 from . import _rules as R
 from ._kernel import N_DRIFT, online_epoch, train_epoch, train_epoch_online
 from ._kernel import step_sizes as _kernel_step_sizes
-from ._kernel_default import default_configuration, train_epoch_default, train_epoch_default_batched
+from ._kernel_default import (
+    default_configuration,
+    flat_workspace,
+    train_epoch_default,
+    train_epoch_default_batched,
+)
 from ._network import direct_block, layout
 
 # The entries of a state dict the kernel takes (the optimiser state and the counters)
 OPTIMISER_ARRAYS = ("pstate", "gstate", "glast")
 
 # The training kernels by name (an estimator or River model keeps the name of its own);
-# all take the same arguments and give the same numbers where they apply
+# all take the same 25 arguments (the flat ones two more: kernel_workspace) and give the
+# same numbers where they apply
 EPOCH_KERNELS = {"train_epoch": train_epoch, "train_epoch_online": train_epoch_online,
                  "train_epoch_default": train_epoch_default,
                  "train_epoch_default_batched": train_epoch_default_batched}
@@ -44,6 +50,16 @@ def epoch_kernel(batch_size, icfg, fcfg):
     if default_configuration(icfg, fcfg):
         return "train_epoch_default" if batch_size == 1 else "train_epoch_default_batched"
     return "train_epoch_online" if online_epoch(batch_size, icfg) else "train_epoch"
+
+
+def kernel_workspace(name, sizes, params):
+    """The arguments the training kernel ``name`` takes after the 25 they all take: the
+    flat kernels' work arrays (:func:`skadapt._kernel_default.flat_workspace`) for a
+    network of layer ``sizes`` with the parameters ``params``; none for the others."""
+    if name == "train_epoch_default" or name == "train_epoch_default_batched":
+        return flat_workspace(sizes, params.shape[0], params.dtype,
+                              name == "train_epoch_default_batched")
+    return ()
 
 
 def state_key(est):

@@ -232,7 +232,10 @@ def default_gain_element(gd, w, gain, prev, v, gain_up, theta, theta_rest, gain_
     zero = like(0.0, gain)
     c = gd * prev
     gain = gain + gain_up if c > zero else (like(1.0, gain) if c < zero else gain)
-    gain = min(max(gain, gain_min), gain_max)
+    # min(max(gain, gain_min), gain_max) by Python's rule (the first of equals), written
+    # out: Numba compiles its min and max as functions of their own, for each type
+    gain = gain_min if gain_min > gain else gain
+    gain = gain_max if gain_max < gain else gain
     prev = theta * prev + theta_rest * gd
     v = gd * gd if v == zero else beta2 * v + beta2_rest * gd * gd
     return w - eta0 * gain * (gd / (math.sqrt(v) + eps)), gain, prev, v

@@ -56,7 +56,7 @@ LEARNING_PARAMETERS = (
 )
 
 # Each training kernel's compiled version for this path's argument types (by its name in
-# ``_learner.EPOCH_KERNELS``), called directly (the dispatcher's type resolution of its 25
+# ``_learner.EPOCH_KERNELS``), called directly (the dispatcher's type resolution of its 27
 # arguments costs about a microsecond a round; doc/interop.md): set by _first_call,
 # process-local, never pickled
 _ENTRY = {}
@@ -539,6 +539,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
             st["params"], np.asarray(sizes, np.int64), w_off, b_off, g_off,
             self._icfg, self._fcfg, st["pstate"], st["gstate"], st["glast"],
             st["counters"], st["drift"], np.zeros(_DRIFT_LOG, np.int64),
+            *_learner.kernel_workspace(self._kernel, sizes, st["params"]),
         )
         self._xbuf = np.zeros(n)
         self._pbuf = np.zeros(sizes[-1])

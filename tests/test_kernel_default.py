@@ -157,3 +157,69 @@ def test_the_default_kernel_is_chosen_for_the_default_configuration_only(change)
     batch_size = change.get("batch_size", 1)
     assert _learner.epoch_kernel(batch_size, *_config.make_config(other)) not in (
         "train_epoch_default", "train_epoch_default_batched")
+
+
+@pytest.mark.parametrize("sizes", [(5, 3), (4, 7, 2), (64, 30, 20, 10), (3, 2100, 3)], ids=str)
+def test_flat_workspace_has_the_general_kernels_layer_offsets(sizes):
+    """The offsets :func:`flat_workspace` writes at the start of ``iwork`` are those of
+    ``layer_offsets`` (the general kernel's; no wrapper for Python, so asked through a
+    jitted function), and both arrays hold what the views need."""
+    from numba import njit
+
+    from skadapt._kernel import layer_offsets
+    from skadapt._kernel_default import _N_SCALARS, _RUN_ELEMENTS, flat_workspace
+
+    @njit
+    def offsets(sizes):
+        return layer_offsets(sizes)
+
+    a_off, r_off, n_acts, n_rows = offsets(np.array(sizes, np.int64))
+    n_layers = len(sizes) - 1
+    for batched in (False, True):
+        iwork, fwork = flat_workspace(sizes, 1000, np.float32, batched)
+        np.testing.assert_array_equal(iwork[:n_layers], a_off)
+        np.testing.assert_array_equal(iwork[n_layers : 2 * n_layers], r_off)
+        widest = 0 if batched else max(_RUN_ELEMENTS, *sizes)
+        assert iwork.dtype == np.int64 and fwork.dtype == np.float32
+        assert iwork.shape == (4 * n_layers + 3 * n_rows + 2 * widest,)
+        assert fwork.shape == (_N_SCALARS + 2 * n_acts + n_rows
+                               + (1000 if batched else 5 * widest),)
+
+
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_flat_kernels_read_nothing_left_in_their_workspace(batch_size, monkeypatch):
+    """The work arrays are scratch: a fit and its partial_fit calls (the online kernel's
+    River path reuses one pair for every example) give the same numbers, bit for bit,
+    when the arrays come filled with leftovers (NaN, and integers that would be wrong
+    marks and counts) instead of zeros, and are reused from call to call."""
+    X, y, _ = _changing_data(5, k=3)
+    kw = dict(hidden_layer_sizes=(9,), max_iter=3, tol=None, shuffle=True, random_state=0,
+              batch_size=batch_size, drift_threshold=0.5)
+
+    def fit():
+        est = DendriticClassifier(**kw).fit(X, y)
+        for _ in range(2):
+            est.partial_fit(X[:25], y[:25])
+        return est
+
+    clean = fit()
+    fresh = _learner.kernel_workspace
+    kept = {}
+
+    def leftovers(name, sizes, params):
+        if name not in kept:
+            iwork, fwork = fresh(name, sizes, params)
+            n_layers = len(sizes) - 1
+            iwork[2 * n_layers :] = np.arange(iwork.shape[0] - 2 * n_layers) % 5 + 1
+            fwork[:] = np.nan
+            kept[name] = iwork, fwork
+        return kept[name]
+
+    monkeypatch.setattr(_learner, "kernel_workspace", leftovers)
+    dirty = fit()
+    assert list(kept) == ["train_epoch_default" if batch_size == 1
+                          else "train_epoch_default_batched"]
+    np.testing.assert_array_equal(clean._params, dirty._params)
+    for name in ("pstate", "gstate", "counters", "drift"):
+        np.testing.assert_array_equal(clean._state[name], dirty._state[name], err_msg=name)
+    assert clean.loss_curve_ == dirty.loss_curve_
