@@ -76,6 +76,26 @@ STATUS_NONFINITE_WEIGHTS = 2
 KERNEL_ONLY = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 
+def _without_nrt():
+    """Numba's option that compiles a function without its reference counting (``_nrt``):
+    ``{"_nrt": False}``, or nothing where this Numba has no such option (it is not part of
+    Numba's documented API; without it the functions compile as before)."""
+    try:
+        from numba.core.options import DefaultOptions
+    except ImportError:  # pragma: no cover (a Numba that moved its options)
+        return {}
+    return {"_nrt": False} if hasattr(DefaultOptions, "_nrt") else {}
+
+
+# The option of a function that allocates no array (it works on its arguments and views of
+# them): no reference counting of the arrays it views or passes on. The flat kernels
+# (skadapt._kernel_default) and the helpers they call compile with it: a cold first fit of
+# the defaults on load_digits took 0.75x the time (doc/speed.md). A function with it cannot
+# allocate an array (Numba refuses to compile np.zeros there): a new buffer is a view of
+# the flat kernels' work arrays.
+NO_ALLOCATION = _without_nrt()
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _activate(z, act):
     """The activation of ``z``, computed in ``z``'s type (float32 stays float32)."""
@@ -186,7 +206,7 @@ def _add_rows(in_val, in_idx, c, c_end, params, wo, n_out, z):
         _axpy(in_val[c_rest], params[r : r + n_out], z)
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY)
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION)
 def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, vals, idx):
     """Write the non-zero values of sample ``i`` as the network sees them, ``(x -
     in_shift) * in_scale`` column by column (the inputs' normalisation; CSR input is never
@@ -689,7 +709,7 @@ def change_detected(loss, drift):
     return True
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY)
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION)
 def clear_direct_path(params, w_off, g_off, n_layers, t, icfg, fcfg, pstate, gstate, glast):
     """Forget the direct input-to-output path: its weights become zero and its
     optimiser state starts anew (no moments, gains of 1 without a history, clocks at

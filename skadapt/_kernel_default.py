@@ -33,6 +33,7 @@ from numba import njit
 from ._kernel import (
     D_THRESHOLD,
     KERNEL_ONLY,
+    NO_ALLOCATION,
     STATUS_NONFINITE_LOSS,
     STATUS_NONFINITE_WEIGHTS,
     STATUS_OK,
@@ -100,7 +101,7 @@ def default_configuration(icfg, fcfg):
             and fcfg[F_ALPHA] == 0.0 and fcfg[F_RELAX_TIME] <= 0.0)
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY)
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION)
 def _add_rows(params, wo, n_out, in_val, in_idx, c, c_end, z, z0):
     """``z[z0 : z0 + n_out] +=`` the rows of the weight matrix at ``wo`` of the inputs
     ``in_val[c:c_end]`` at ``in_idx[c:c_end]``, each times its input, in their order; four
@@ -278,7 +279,7 @@ def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, i
     return loss
 
 
-@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True)
+@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True, **NO_ALLOCATION)
 def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw,
                         order, batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg,
                         pstate, gstate, glast, counters, drift, drift_log, iwork, fwork):
@@ -433,7 +434,7 @@ def _step_events(g, scale, n, w_r, gain_r, prev_r, v_r, sc):
         g[e] = zero
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY)
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION)
 def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
     """The events of the parameters ``lo:hi`` (:func:`_step_events`) for the accumulated
     gradient ``G`` times ``scale`` (the general kernel's arithmetic on a row of a
@@ -442,7 +443,7 @@ def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
                  sc)
 
 
-@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True)
+@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True, **NO_ALLOCATION)
 def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y,
                                 sw, order, batch_size, params, sizes, w_off, b_off, g_off, icfg,
                                 fcfg, pstate, gstate, glast, counters, drift, drift_log,
