@@ -143,8 +143,8 @@ def flat_workspace(sizes, n_params, dtype, batched):
 
     Allocated here, not in the kernels: a kernel's first compilation compiles Numba's
     implementation of ``np.zeros`` for each kind of array it allocates, and the offsets'
-    function besides (a cold first fit of the defaults on ``load_digits`` took 0.82x the
-    time without them, doc/speed.md)."""
+    function besides (a cold first fit of the defaults on ``load_digits`` took 0.83-0.88x
+    the time without them in paired runs, float32 0.91x; doc/speed.md)."""
     sizes = [int(s) for s in sizes]  # (a few layers: Python ints, a few microseconds)
     n_layers = len(sizes) - 1
     a_off, r_off = [0], [0]
