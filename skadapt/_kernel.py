@@ -90,10 +90,10 @@ def _without_nrt():
 # The option of a function that allocates no array (it works on its arguments and views of
 # them): no reference counting of the arrays it views or passes on. The flat kernels
 # (skadapt._kernel_default) and the helpers they call compile with it: a cold first fit of
-# the defaults on load_digits took 0.87-0.93x the time in paired runs (online 0.98x;
-# doc/speed.md). A function with it cannot
-# allocate an array (Numba refuses to compile np.zeros there): a new buffer is a view of
-# the flat kernels' work arrays.
+# the defaults on load_digits took 0.87-0.93x the time in pairs of processes run at the same
+# time, 1.03x in alternated ones (online 0.98x and 0.92x; doc/speed.md). A function with it
+# cannot allocate an array (Numba refuses to compile np.zeros there): a new buffer is a view
+# of the flat kernels' work arrays.
 NO_ALLOCATION = _without_nrt()
 
 
