@@ -143,7 +143,7 @@ def flat_workspace(sizes, n_params, dtype, batched):
 
     Allocated here, not in the kernels: a kernel's first compilation compiles Numba's
     implementation of ``np.zeros`` for each kind of array it allocates, and the offsets'
-    function besides (a cold first fit of the defaults on ``load_digits`` took 0.83-0.88x
+    function besides (a cold first fit of the defaults on ``load_digits`` took 0.83-0.85x
     the time without them in paired runs, float32 0.91x; doc/speed.md)."""
     sizes = [int(s) for s in sizes]  # (a few layers: Python ints, a few microseconds)
     n_layers = len(sizes) - 1
