@@ -88,6 +88,12 @@ def _parser(prog):
     )
     warm.add_argument("--dtypes", default="float64,float32",
                       help="comma-separated weight dtypes (float64, float32); default: both")
+    warm.add_argument("--kernels", default="default,online,general",
+                      help="comma-separated kernels: default (the default configuration's, "
+                      "online and in mini-batches), online (any other configuration, one "
+                      "example at a time), general (mini-batches of any other); default: "
+                      "all three (a search of the default configuration's values needs "
+                      "default only)")
     return parser, compare
 
 
@@ -202,14 +208,18 @@ def main(argv=None, prog="skadapt"):
     parser, compare = _parser(prog)
     args = parser.parse_args(argv)
     if args.command == "warm-cache":
-        from ._numba_cache import warm_cache
+        from ._numba_cache import WARM_FITS, warm_cache
 
         dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
         bad = [d for d in dtypes if d not in ("float64", "float32")]
         if bad or not dtypes:
             parser.error(f"warm-cache --dtypes: expected float64 and/or float32, got "
                          f"{args.dtypes!r}")
-        warm_cache(dtypes, verbose=True)
+        kernels = [k.strip() for k in args.kernels.split(",") if k.strip()]
+        if not kernels or any(k not in WARM_FITS for k in kernels):
+            parser.error(f"warm-cache --kernels: expected some of {', '.join(WARM_FITS)}, "
+                         f"got {args.kernels!r}")
+        warm_cache(dtypes, verbose=True, kernels=kernels)
         return 0
 
     sizes = args.sizes

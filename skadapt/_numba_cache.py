@@ -195,7 +195,16 @@ def _outside_skadapt():
     return level
 
 
-def warm_cache(dtypes=("float64", "float32"), verbose=False):
+# warm_cache's kernel groups: the tiny fits (estimator parameters) that compile each
+WARM_FITS = {
+    "default": (dict(), dict(batch_size=2)),  # the default configuration, online and batched
+    "online": (dict(activation="tanh"),),  # any other configuration, online
+    "general": (dict(activation="tanh", batch_size=2),),  # mini-batches, every other rule
+}
+
+
+def warm_cache(dtypes=("float64", "float32"), verbose=False, *,
+               kernels=("default", "online", "general")):
     """Compile (or load from Numba's on-disk cache) the training kernels ahead of time.
 
     The kernels are compiled once per weight dtype (float64 for float64 input, float32
@@ -206,48 +215,65 @@ def warm_cache(dtypes=("float64", "float32"), verbose=False):
     whose zero gradients change nothing: ``"sgd"``, ``"adagrad"``, the gain rules at
     synapse scope, other activations or settings) and the general one (mini-batches and
     every other rule). They are cached on disk, next to skadapt's sources or under
-    ``NUMBA_CACHE_DIR``. The first compilation of the four takes 25-50 s (the default's
+    ``NUMBA_CACHE_DIR``. The first compilation of the four takes 25-70 s (the default's
     two 5-12 s); loading them from the cache about a second per process. Calling this
     once before a search with process workers (``GridSearchCV(n_jobs=...)``) lets each
     worker load the kernels instead of compiling them; concurrent cold compilations are
-    serialised by a lock file anyway, so that they cost no more than one.
+    serialised by a lock file anyway, so that they cost no more than one. A search that
+    varies only the default configuration's values (learning rate, sizes, the rule's
+    parameters, ...) needs ``kernels=["default"]`` only.
 
     Parameters
     ----------
-    dtypes : iterable of {"float64", "float32"}, default=("float64", "float32")
+    dtypes : str or iterable of {"float64", "float32"}, default=("float64", "float32")
         The dtypes to compile for.
     verbose : bool, default=False
         Print the time each dtype took.
+    kernels : str or iterable of {"default", "online", "general"}, \
+            default=("default", "online", "general")
+        The kernels to compile: ``"default"``, the default configuration's two (online
+        and in mini-batches); ``"online"``, the one for every other configuration learned
+        one example at a time; ``"general"``, the one for mini-batches of every other
+        configuration.
 
     Returns
     -------
     seconds : dict
-        Seconds taken per dtype (compiling, or loading from the cache, plus a tiny fit).
+        Seconds taken per dtype (compiling, or loading from the cache, plus a tiny fit
+        per kernel).
 
     Examples
     --------
     >>> import skadapt
-    >>> seconds = skadapt.warm_cache(dtypes=["float64"])
+    >>> seconds = skadapt.warm_cache(dtypes="float64", kernels="default")
     >>> sorted(seconds)
     ['float64']
     """
     from ._classifier import DendriticClassifier
 
+    dtypes = (dtypes,) if isinstance(dtypes, str) else tuple(dtypes)
+    kernels = (kernels,) if isinstance(kernels, str) else tuple(kernels)
+    for name in dtypes:
+        if not isinstance(name, str) or name not in ("float64", "float32"):
+            raise ValueError(f"dtypes must be 'float64' or 'float32'; got {name!r}.")
+    for name in kernels:
+        if not isinstance(name, str) or name not in WARM_FITS:
+            raise ValueError(f"kernels must be among {sorted(WARM_FITS)}; got {name!r}.")
+    if not dtypes or not kernels:
+        raise ValueError(f"warm_cache needs at least one dtype and one kernel; got "
+                         f"dtypes={dtypes!r}, kernels={kernels!r}.")
     out = {}
     for name in dtypes:
         dtype = np.dtype(name)
-        if dtype not in (np.float64, np.float32):
-            raise ValueError(f"dtypes must be 'float64' or 'float32'; got {name!r}.")
         X = np.eye(4, dtype=dtype)
         y = np.arange(4) % 2
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", EfficiencyWarning)
-            # the default configuration's kernels (online, mini-batches), the online one
-            # (another activation), the general one (its mini-batches)
-            for kw in (dict(), dict(batch_size=2), dict(activation="tanh"),
-                       dict(activation="tanh", batch_size=2)):
-                DendriticClassifier((2,), max_iter=1, tol=None, random_state=0, **kw).fit(X, y)
+            for kernel in dict.fromkeys(kernels):  # (each once, in the order given)
+                for kw in WARM_FITS[kernel]:
+                    DendriticClassifier((2,), max_iter=1, tol=None, random_state=0,
+                                        **kw).fit(X, y)
         out[dtype.name] = time.perf_counter() - t0
         if verbose:
             print(f"skadapt kernel for {dtype.name}: ready in {out[dtype.name]:.1f} s")

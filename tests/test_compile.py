@@ -129,6 +129,39 @@ def test_warm_cache_and_its_command(capsys):
         main(["warm-cache", "--dtypes", "float16"], prog="skadapt")
     assert exit_.value.code == 2
     assert "expected float64 and/or float32" in capsys.readouterr().err
+    for bad in (["mini-batch"], "all", [], [None]):
+        with pytest.raises(ValueError, match="kernels must be among|at least one"):
+            warm_cache(dtypes="float64", kernels=bad)
+    with pytest.raises(ValueError, match="float64' or 'float32"):
+        warm_cache(dtypes="f", kernels="default")  # a string is one dtype, not characters
+    with pytest.raises(SystemExit) as exit_:
+        main(["warm-cache", "--kernels", "default,batched"], prog="skadapt")
+    assert exit_.value.code == 2
+    assert "expected some of default, online, general" in capsys.readouterr().err
+
+
+WARM_ONE = textwrap.dedent("""
+    import json, sys
+    from skadapt import warm_cache
+    from skadapt import _kernel, _kernel_default
+    warm_cache(dtypes="float64", kernels=sys.argv[1].split(","))
+    kernels = dict(default=_kernel_default.train_epoch_default,
+                   default_batched=_kernel_default.train_epoch_default_batched,
+                   online=_kernel.train_epoch_online, general=_kernel.train_epoch)
+    print(json.dumps(sorted(name for name, k in kernels.items() if k.signatures)))
+""")
+
+
+@pytest.mark.parametrize("kernels, expected", [
+    ("default", ["default", "default_batched"]),
+    ("online,general", ["general", "online"]),
+])
+def test_warm_cache_readies_the_kernels_asked_for_only(kernels, expected):
+    """A fresh process (on the cache the test session warmed: it loads, which registers a
+    kernel's version as compiling would) readies only the kernels named."""
+    out = subprocess.run([sys.executable, "-c", WARM_ONE, kernels], capture_output=True,
+                         text=True, check=True, timeout=600)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == expected
 
 
 def test_importing_skadapt_leaves_model_selection_unimported():
