@@ -115,13 +115,16 @@ def ensure_fresh():
 # Argument kinds (each argument's dtype, or type) that ``call`` has run with in this
 # process: a call of another kind may compile, and takes the lock first.
 _ready = set()
-# the training kernels, each compiled on its first use: what they train, and how long their
-# first compilation takes
-_KERNELS = {"train_epoch_default": ("training kernel of the default configuration", "3-8 s"),
+# the training kernels, each compiled on its first use: what they train, how long their
+# first compilation takes, and the group of warm_cache's ``kernels`` that compiles them
+_KERNELS = {"train_epoch_default": ("training kernel of the default configuration", "3-8 s",
+                                    "default"),
             "train_epoch_default_batched": (
-                "mini-batch training kernel of the default configuration", "2-5 s"),
-            "train_epoch_online": ("online training kernel", "10-30 s"),
-            "train_epoch": ("training kernel (mini-batch and every rule)", "10-30 s")}
+                "mini-batch training kernel of the default configuration", "2-5 s",
+                "default"),
+            "train_epoch_online": ("online training kernel", "10-30 s", "online"),
+            "train_epoch": ("training kernel (mini-batch and every rule)", "10-30 s",
+                            "general")}
 _LOCK_NAME = "skadapt-compile.lock"
 
 
@@ -164,7 +167,7 @@ def _compile_lock():
         os.close(fd)  # (releases the lock)
 
 
-def _announce_compilation(args, what, seconds):
+def _announce_compilation(args, what, seconds, group):
     # the weights' dtype: that of the largest float vector (the flat parameters)
     params = max((a for a in args if isinstance(a, np.ndarray) and a.ndim == 1
                   and a.dtype.kind == "f"), key=lambda a: a.size, default=None)
@@ -175,7 +178,8 @@ def _announce_compilation(args, what, seconds):
         f"skadapt is compiling its {what} for {dtype} weights, once: "
         f"this first fit takes {seconds} more; later fits and processes load it from Numba's "
         f"cache{where}. To compile ahead, e.g. before a parallel search, run "
-        "skadapt.warm_cache() or `python -m skadapt warm-cache`.",
+        f"skadapt.warm_cache(kernels={group!r}) or `python -m skadapt warm-cache --kernels "
+        f"{group}` (all kernels: no kernels argument).",
         EfficiencyWarning,
         stacklevel=_outside_skadapt(),
     )

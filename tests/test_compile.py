@@ -85,6 +85,9 @@ def test_kernel_compiles_once_per_dtype_without_literal_copies_and_once_for_two_
     assert len(compiler) == 1, kernels  # one compiled, the other loaded
     # one notice per kernel: the default configuration's two, the online one, the general one
     assert notices[compiler[0]] == 4 and sum(notices) == 4, notices
+    for group in ("default", "online", "general"):  # each notice names what readies its kernel
+        assert f"warm_cache(kernels={group!r}) or `python -m skadapt warm-cache --kernels " \
+               f"{group}`" in outs[compiler[0]][1], group
     names = [name for name, _ in kernels[compiler[0]]]
     # dense and sparse input, online and mini-batch: one compilation of each function
     for name in ("train_epoch_default", "train_epoch_online", "train_epoch", "sample_gradient",
