@@ -14,7 +14,9 @@ configuration's kernel, 10-30 s for the others (it is then cached). :func:`call`
 once per kernel, in an :class:`~sklearn.exceptions.EfficiencyWarning`, and compiles under a
 lock file in the cache's folder: processes that start cold together (the workers of a
 parallel search) compile once, one after the other loading what the first wrote, instead
-of each compiling on a shared CPU. :func:`warm_cache` compiles ahead of time.
+of each compiling on a shared CPU. A process that finds the kernel in the cache loads it
+without the lock (the workers of a search on a warm cache load at the same time).
+:func:`warm_cache` compiles ahead of time.
 
 A *stale* cache is one Numba cannot see: it checks the timestamp of the file that
 defines a cached function, not of the files whose functions it inlined, so after
@@ -300,12 +302,18 @@ def call(func, *args):
                     for a in args))
     if kind in _ready:
         return _call(func, args)
-    with _compile_lock():
-        # (the training kernel takes the time; the small helpers compile in a second)
-        name = getattr(func, "__name__", "")
-        if name in _KERNELS and _will_compile(func, args):
-            _announce_compilation(args, *_KERNELS[name])
+    if _will_compile(func, args) is False:
+        # compiled in this process, or on disk: loading needs no lock (the workers of a
+        # search on a warm cache load at the same time)
         out = _call(func, args)
+    else:
+        with _compile_lock():
+            # (asked again under the lock: another process may have compiled it meanwhile;
+            # the training kernel takes the time, the small helpers compile in a second)
+            name = getattr(func, "__name__", "")
+            if name in _KERNELS and _will_compile(func, args):
+                _announce_compilation(args, *_KERNELS[name])
+            out = _call(func, args)
     _ready.add(kind)
     return out
 

@@ -177,3 +177,38 @@ def test_importing_skadapt_leaves_model_selection_unimported():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=300)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+WARM_FIT = textwrap.dedent("""
+    from sklearn.datasets import load_iris
+    from skadapt import DendriticClassifier
+    X, y = load_iris(return_X_y=True)
+    DendriticClassifier((5,), max_iter=2, tol=None).fit(X / 8, y)
+    DendriticClassifier((5,), max_iter=2, tol=None, batch_size=4).fit(X / 8, y)
+    print("fitted")
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the compile lock is an fcntl lock")
+def test_a_process_loading_cached_kernels_does_not_wait_for_the_compile_lock():
+    """The lock serialises compilations only: a process whose kernels are in the cache (the
+    test session warmed it) fits while another holds the lock (one compiling, say), as the
+    workers of a search on a warm cache load at the same time."""
+    import fcntl
+
+    from skadapt._numba_cache import _LOCK_NAME, _stamp_path
+
+    stamp = _stamp_path()
+    if stamp is None:
+        pytest.skip("Numba has no on-disk cache here")
+    os.makedirs(os.path.dirname(stamp), exist_ok=True)
+    fd = os.open(os.path.join(os.path.dirname(stamp), _LOCK_NAME), os.O_RDWR | os.O_CREAT,
+                 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        out = subprocess.run([sys.executable, "-c", WARM_FIT], capture_output=True,
+                             text=True, timeout=120)
+    finally:
+        os.close(fd)
+    assert out.returncode == 0 and "fitted" in out.stdout, out.stderr
+    assert "EfficiencyWarning" not in out.stderr
