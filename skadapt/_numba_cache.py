@@ -260,7 +260,11 @@ def warm_cache(dtypes=("float64", "float32"), verbose=False, *,
     dtypes = (dtypes,) if isinstance(dtypes, str) else tuple(dtypes)
     kernels = (kernels,) if isinstance(kernels, str) else tuple(kernels)
     for name in dtypes:
-        if not isinstance(name, str) or name not in ("float64", "float32"):
+        try:
+            ok = name is not None and np.dtype(name) in (np.float64, np.float32)
+        except TypeError:
+            ok = False
+        if not ok:
             raise ValueError(f"dtypes must be 'float64' or 'float32'; got {name!r}.")
     for name in kernels:
         if not isinstance(name, str) or name not in WARM_FITS:

@@ -135,8 +135,10 @@ def test_warm_cache_and_its_command(capsys):
     for bad in (["mini-batch"], "all", [], [None]):
         with pytest.raises(ValueError, match="kernels must be among|at least one"):
             warm_cache(dtypes="float64", kernels=bad)
-    with pytest.raises(ValueError, match="float64' or 'float32"):
-        warm_cache(dtypes="f", kernels="default")  # a string is one dtype, not characters
+    # a string is one dtype, not its characters ('f' alone would be float32's code)
+    for bad, shown in (("float16", "'float16'"), ([None], "None")):
+        with pytest.raises(ValueError, match=f"float64' or 'float32'; got {shown}"):
+            warm_cache(dtypes=bad, kernels="default")
     with pytest.raises(SystemExit) as exit_:
         main(["warm-cache", "--kernels", "default,batched"], prog="skadapt")
     assert exit_.value.code == 2
