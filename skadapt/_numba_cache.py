@@ -115,7 +115,8 @@ def ensure_fresh():
 
 
 # Argument kinds (each argument's dtype, or type) that ``call`` has run with in this
-# process: a call of another kind may compile, and takes the lock first.
+# process: a call of another kind may compile, and takes the lock first unless its version
+# is in the cache.
 _ready = set()
 # the training kernels, each compiled on its first use: what they train, how long their
 # first compilation takes, and the group of warm_cache's ``kernels`` that compiles them
@@ -293,7 +294,9 @@ def warm_cache(dtypes=("float64", "float32"), verbose=False, *,
 def call(func, *args):
     """``func(*args)``, after :func:`ensure_fresh` (once per process), recompiling
     once if Numba's on-disk cache cannot be read. The first call of each kind of
-    arguments in a process runs under the compile lock, and warns if it compiles."""
+    arguments in a process runs under the compile lock, and warns if it compiles, unless
+    its compiled version is in this process or in the cache already (it loads without the
+    lock)."""
     global _checked
     if not _checked:
         _checked = True
