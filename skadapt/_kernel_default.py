@@ -16,7 +16,7 @@ inputs of 50 features or more), with the numbers of the general kernel
 Why other kernels: the general one is written for every rule, scope, activation and
 output, through inlined helpers, tuples and generic casts, and its first compilation takes
 10-15 s (Numba's type inference, mostly). These are functions on the flat arrays, with
-:func:`_add_rows`, :func:`_forward_backward` and :func:`_workspace_views` (theirs), small
+:func:`_add_rows`, :func:`_forward_backward` and :func:`_fill_scalars` (theirs), small
 helpers of the general kernel (``gather_nonzeros``, the detector's, ``block_ends``,
 ``_all_finite``) and the rule's event as one scalar function
 (:func:`skadapt._rules.default_gain_element`); they allocate nothing (their work arrays
@@ -83,7 +83,7 @@ _RUN_ELEMENTS = 2048
 # anes96, Bananas, Phishing and a 3-class development set, with the same numbers; with 7
 # classes gathering was the slower, and the general kernel's update gained nothing from it)
 _GATHER_MAX_OUTPUTS = 4
-# Slots of the rule's scalars at the start of the float work array (_workspace_views)
+# Slots of the rule's scalars, the work array sc (_fill_scalars)
 _N_SCALARS = 12
 
 
@@ -134,17 +134,27 @@ def _add_rows(params, wo, n_out, in_val, in_idx, c, c_end, z, z0):
 def flat_workspace(sizes, n_params, dtype, batched):
     """The work arrays of a flat kernel (:func:`train_epoch_default` with ``batched``
     False, :func:`train_epoch_default_batched` with True) for a network of layer
-    ``sizes`` with ``n_params`` parameters of ``dtype``: ``(iwork, fwork)``, its last two
-    arguments, laid out as :func:`_workspace_views` reads them. ``iwork`` (int64) starts
-    with the layers' offsets in the work arrays, ``a_off`` (each layer's activations and
-    deltas: one entry per unit of layer ``l + 1``) and ``r_off`` (its non-zero inputs: one
-    entry per unit of layer ``l``), as :func:`skadapt._kernel.layer_offsets` computes
-    them; the rest of both is scratch, whatever it holds.
+    ``sizes`` with ``n_params`` parameters of ``dtype``, its last thirteen arguments:
+    ``a_off``, ``r_off`` (int64: each layer's offsets in the arrays of activations and
+    deltas, one entry per unit of layer ``l + 1``, and of non-zero inputs, one entry per
+    unit of layer ``l``, as :func:`skadapt._kernel.layer_offsets` computes them), and the
+    scratch arrays, whatever they hold: per layer its number of non-zero inputs
+    ``n_in_nz`` and of touched rows ``nrows``; every layer's non-zero inputs (positions
+    ``in_idx``, values ``in_val``, at ``r_off``), the rows' marks ``touched`` and lists
+    ``rows`` (the mini-batch kernel's), the online kernel's positions ``ipool`` (two
+    buffers of the widest layer, at least ``_RUN_ELEMENTS``), the rule's scalars ``sc``
+    (:func:`_fill_scalars`), the activations ``acts`` and ``deltas`` (at ``a_off``), and
+    ``fpool``: the mini-batch kernel's accumulated gradient (one per parameter), the
+    online kernel's five buffers of the widest layer (parameters' dtype), in that order.
 
     Allocated here, not in the kernels: a kernel's first compilation compiles Numba's
     implementation of ``np.zeros`` for each kind of array it allocates, and the offsets'
     function besides (a cold first fit of the defaults on ``load_digits`` took 0.83-0.85x
-    the time without them in paired runs, float32 0.91x; doc/speed.md)."""
+    the time without them in paired runs, float32 0.91x; doc/speed.md). Separate arrays,
+    not views of two (session 19's layout): a kernel's first compilation lowers each slice
+    into a view, and the two kernels then compiled in 0.90x (``load_digits``, 8 alternated
+    pairs) and 0.94x (online, ``load_breast_cancer``) the time, with 8% fewer Python calls
+    of the compilation."""
     sizes = [int(s) for s in sizes]  # (a few layers: Python ints, a few microseconds)
     n_layers = len(sizes) - 1
     a_off, r_off = [0], [0]
@@ -154,38 +164,21 @@ def flat_workspace(sizes, n_params, dtype, batched):
     n_acts = a_off[-1] + sizes[n_layers]
     n_rows = r_off[-1] + sizes[n_layers - 1]
     widest = 0 if batched else max(_RUN_ELEMENTS, *sizes)
-    iwork = np.zeros(4 * n_layers + 3 * n_rows + 2 * widest, np.int64)
-    iwork[: 2 * n_layers] = a_off + r_off
+    i64 = np.int64
     n_pool = n_params if batched else 5 * widest
-    return iwork, np.zeros(_N_SCALARS + 2 * n_acts + n_rows + n_pool, dtype)
+    return (np.array(a_off, i64), np.array(r_off, i64), np.zeros(n_layers, i64),
+            np.zeros(n_layers, i64), np.zeros(n_rows, i64), np.zeros(n_rows, i64),
+            np.zeros(n_rows, i64), np.zeros(2 * widest, i64), np.zeros(_N_SCALARS, dtype),
+            np.zeros(n_acts, dtype), np.zeros(n_acts, dtype), np.zeros(n_rows, dtype),
+            np.zeros(n_pool, dtype))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _workspace_views(sizes, fcfg, iwork, fwork):
-    """The flat kernels' work arrays, as views into ``iwork`` and ``fwork``
-    (:func:`flat_workspace`): the layers' offsets ``a_off``, ``r_off``; per layer its
-    number of non-zero inputs ``n_in_nz`` and of touched rows ``nrows``; every layer's
-    non-zero inputs (positions ``in_idx``, values ``in_val``, at ``r_off``), the rows'
-    marks ``touched`` and lists ``rows`` (the mini-batch kernel's), the activations
-    ``acts`` and ``deltas`` (at ``a_off``), the rule's scalars ``sc``, and what is left of
-    each array (``ipool``, ``fpool``: the kernel's own buffers). Writes the rule's
-    scalars into ``sc``, in the parameters' dtype as the general kernel's gain loop casts
-    them: 0, 1, ``eta0``, ``beta_2``, ``1 - beta_2``, ``epsilon``, ``gain_up``, the trace's
-    decay and its rest, the gain's bounds; slot 11 is a scratch slot (an example's weight,
-    a batch's scale)."""
-    n_layers = sizes.shape[0] - 1
-    a_off = iwork[0:n_layers]
-    r_off = iwork[n_layers : 2 * n_layers]
-    n_in_nz = iwork[2 * n_layers : 3 * n_layers]
-    nrows = iwork[3 * n_layers : 4 * n_layers]
-    n_acts = a_off[n_layers - 1] + sizes[n_layers]
-    n_rows = r_off[n_layers - 1] + sizes[n_layers - 1]
-    o = 4 * n_layers
-    in_idx = iwork[o : o + n_rows]
-    touched = iwork[o + n_rows : o + 2 * n_rows]
-    rows = iwork[o + 2 * n_rows : o + 3 * n_rows]
-    ipool = iwork[o + 3 * n_rows :]
-    sc = fwork[0:_N_SCALARS]
+def _fill_scalars(sc, fcfg):
+    """Write the rule's scalars into ``sc``, in the parameters' dtype as the general
+    kernel's gain loop casts them: 0, 1, ``eta0``, ``beta_2``, ``1 - beta_2``,
+    ``epsilon``, ``gain_up``, the trace's decay and its rest, the gain's bounds; slot 11
+    is a scratch slot (an example's weight, a batch's scale)."""
     sc[0] = 0.0
     sc[1] = 1.0
     sc[2] = fcfg[F_ETA0]
@@ -197,13 +190,6 @@ def _workspace_views(sizes, fcfg, iwork, fwork):
     sc[8] = 1.0 - fcfg[F_TRACE_DECAY]
     sc[9] = fcfg[F_GAIN_MIN]
     sc[10] = fcfg[F_GAIN_MAX]
-    f = _N_SCALARS
-    acts = fwork[f : f + n_acts]
-    deltas = fwork[f + n_acts : f + 2 * n_acts]
-    in_val = fwork[f + 2 * n_acts : f + 2 * n_acts + n_rows]
-    fpool = fwork[f + 2 * n_acts + n_rows :]
-    return (a_off, r_off, n_in_nz, nrows, in_idx, touched, rows, ipool, sc, acts, deltas,
-            in_val, fpool)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -282,11 +268,13 @@ def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, i
 @njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True, **NO_ALLOCATION)
 def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw,
                         order, batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg,
-                        pstate, gstate, glast, counters, drift, drift_log, iwork, fwork):
+                        pstate, gstate, glast, counters, drift, drift_log, a_off, r_off,
+                        n_in_nz, nrows, in_idx, touched, rows, ipool, sc, acts, deltas,
+                        in_val, fpool):
     """:func:`skadapt._kernel.train_epoch` for the configurations of
     :func:`default_configuration` only (the caller's promise: it is not checked); the same
-    arguments and result, and two more: the work arrays ``iwork``, ``fwork`` of
-    :func:`flat_workspace` (``batched=False``; any content but the offsets it writes).
+    arguments and result, and thirteen more: the work arrays of :func:`flat_workspace`
+    (``batched=False``; any content but the offsets ``a_off``, ``r_off``).
 
     Per example: its non-zero inputs, the forward pass (ReLU layers, each layer's non-zero
     outputs kept as the next one's inputs), the softmax's deltas, the backward pass, the
@@ -306,8 +294,7 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
     """
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
-    work = _workspace_views(sizes, fcfg, iwork, fwork)
-    a_off, r_off, n_in_nz, _, in_idx, _, _, ipool, sc, acts, deltas, in_val, fpool = work
+    _fill_scalars(sc, fcfg)
     widest = ipool.shape[0] // 2  # (the widest layer, at least _RUN_ELEMENTS)
     gbuf = fpool[0:widest]  # a run's gradients, and the gathered weights and state
     wbuf = fpool[widest : 2 * widest]
@@ -413,7 +400,7 @@ def _step_events(g, scale, n, w_r, gain_r, prev_r, v_r, sc):
     gradient is non-zero ("+ zero" keeps the store unconditional). ``g[:n]`` is consumed
     (zeroed: the mini-batch kernel's accumulated gradient is ready for the next batch; the
     online kernel's buffer is rewritten anyway). ``sc``: the rule's scalars
-    (:func:`_workspace_views`). The update of both flat kernels."""
+    (:func:`_fill_scalars`). The update of both flat kernels."""
     zero = sc[0]
     eta0, beta2, beta2_rest, eps = sc[2], sc[3], sc[4], sc[5]
     gain_up, theta, theta_rest, gain_min, gain_max = sc[6], sc[7], sc[8], sc[9], sc[10]
@@ -447,7 +434,8 @@ def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
 def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y,
                                 sw, order, batch_size, params, sizes, w_off, b_off, g_off, icfg,
                                 fcfg, pstate, gstate, glast, counters, drift, drift_log,
-                                iwork, fwork):
+                                a_off, r_off, n_in_nz, nrows, in_idx, touched, rows, ipool,
+                                sc, acts, deltas, in_val, fpool):
     """:func:`train_epoch_default` in mini-batches of ``batch_size`` (> 1): the same
     arguments (the work arrays of :func:`flat_workspace` with ``batched=True``) and
     result, and the same numbers as the general kernel (:func:`skadapt._kernel.train_epoch`)
@@ -465,8 +453,8 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
     """
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
-    work = _workspace_views(sizes, fcfg, iwork, fwork)
-    a_off, r_off, n_in_nz, nrows, in_idx, touched, rows, _, sc, acts, deltas, in_val, G = work
+    _fill_scalars(sc, fcfg)
+    G = fpool
     # G: the batch's summed gradient; touched, rows, nrows: every layer's rows with a
     # non-zero input in the batch (at r_off); all zero at the start of a batch
     for p in range(G.shape[0]):

@@ -33,7 +33,7 @@ from ._network import direct_block, layout
 OPTIMISER_ARRAYS = ("pstate", "gstate", "glast")
 
 # The training kernels by name (an estimator or River model keeps the name of its own);
-# all take the same 25 arguments (the flat ones two more: kernel_workspace) and give the
+# all take the same 25 arguments (the flat ones thirteen more: kernel_workspace) and give the
 # same numbers where they apply
 EPOCH_KERNELS = {"train_epoch": train_epoch, "train_epoch_online": train_epoch_online,
                  "train_epoch_default": train_epoch_default,

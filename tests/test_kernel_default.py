@@ -161,9 +161,9 @@ def test_the_default_kernel_is_chosen_for_the_default_configuration_only(change)
 
 @pytest.mark.parametrize("sizes", [(5, 3), (4, 7, 2), (64, 30, 20, 10), (3, 2100, 3)], ids=str)
 def test_flat_workspace_has_the_general_kernels_layer_offsets(sizes):
-    """The offsets :func:`flat_workspace` writes at the start of ``iwork`` are those of
-    ``layer_offsets`` (the general kernel's; no wrapper for Python, so asked through a
-    jitted function), and both arrays hold what the views need."""
+    """The offsets :func:`flat_workspace` gives are those of ``layer_offsets`` (the general
+    kernel's; no wrapper for Python, so asked through a jitted function), and the work
+    arrays have the kernels' dtypes and sizes."""
     from numba import njit
 
     from skadapt._kernel import layer_offsets
@@ -176,14 +176,18 @@ def test_flat_workspace_has_the_general_kernels_layer_offsets(sizes):
     a_off, r_off, n_acts, n_rows = offsets(np.array(sizes, np.int64))
     n_layers = len(sizes) - 1
     for batched in (False, True):
-        iwork, fwork = flat_workspace(sizes, 1000, np.float32, batched)
-        np.testing.assert_array_equal(iwork[:n_layers], a_off)
-        np.testing.assert_array_equal(iwork[n_layers : 2 * n_layers], r_off)
+        work = flat_workspace(sizes, 1000, np.float32, batched)
+        np.testing.assert_array_equal(work[0], a_off)
+        np.testing.assert_array_equal(work[1], r_off)
         widest = 0 if batched else max(_RUN_ELEMENTS, *sizes)
-        assert iwork.dtype == np.int64 and fwork.dtype == np.float32
-        assert iwork.shape == (4 * n_layers + 3 * n_rows + 2 * widest,)
-        assert fwork.shape == (_N_SCALARS + 2 * n_acts + n_rows
-                               + (1000 if batched else 5 * widest),)
+        # a_off, r_off, n_in_nz, nrows, in_idx, touched, rows, ipool; sc, acts, deltas,
+        # in_val, fpool
+        expected = [(n_layers,)] * 4 + [(n_rows,)] * 3 + [(2 * widest,)]
+        expected += [(_N_SCALARS,), (n_acts,), (n_acts,), (n_rows,),
+                     (1000 if batched else 5 * widest,)]
+        assert [w.shape for w in work] == expected
+        assert [w.dtype for w in work] == [np.dtype(np.int64)] * 8 + [np.dtype(np.float32)] * 5
+        assert all(w.flags.c_contiguous for w in work)
 
 
 @pytest.mark.parametrize("batch_size", [1, 8])
@@ -208,11 +212,13 @@ def test_flat_kernels_read_nothing_left_in_their_workspace(batch_size, monkeypat
 
     def leftovers(name, sizes, params):
         if name not in kept:
-            iwork, fwork = fresh(name, sizes, params)
-            n_layers = len(sizes) - 1
-            iwork[2 * n_layers :] = np.arange(iwork.shape[0] - 2 * n_layers) % 5 + 1
-            fwork[:] = np.nan
-            kept[name] = iwork, fwork
+            work = fresh(name, sizes, params)
+            for w in work[2:]:  # all but the offsets
+                if w.dtype.kind == "f":
+                    w[:] = np.nan
+                else:
+                    w[:] = np.arange(w.shape[0]) % 5 + 1
+            kept[name] = work
         return kept[name]
 
     monkeypatch.setattr(_learner, "kernel_workspace", leftovers)
