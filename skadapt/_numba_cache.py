@@ -223,7 +223,7 @@ def warm_cache(dtypes=("float64", "float32"), verbose=False, *,
     synapse scope, other activations or settings) and the general one (mini-batches and
     every other rule). They are cached on disk, next to skadapt's sources or under
     ``NUMBA_CACHE_DIR``. The first compilation of the four takes 25-70 s (the default's
-    two 5-12 s); loading them from the cache about a second per process. Calling this
+    two 5-16 s); loading them from the cache about a second per process. Calling this
     once before a search with process workers (``GridSearchCV(n_jobs=...)``) lets each
     worker load the kernels instead of compiling them; concurrent cold compilations are
     serialised by a lock file anyway, so that they cost no more than one. A search that

@@ -198,19 +198,19 @@ def test_a_process_loading_cached_kernels_does_not_wait_for_the_compile_lock():
     workers of a search on a warm cache load at the same time."""
     import fcntl
 
-    from skadapt._numba_cache import _LOCK_NAME, _stamp_path
+    from skadapt._numba_cache import _LOCK_NAME, _compile_lock, _stamp_path
 
     stamp = _stamp_path()
     if stamp is None:
         pytest.skip("Numba has no on-disk cache here")
-    os.makedirs(os.path.dirname(stamp), exist_ok=True)
-    fd = os.open(os.path.join(os.path.dirname(stamp), _LOCK_NAME), os.O_RDWR | os.O_CREAT,
-                 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with _compile_lock():  # the lock every compiling process takes
+        other = os.open(os.path.join(os.path.dirname(stamp), _LOCK_NAME), os.O_RDWR)
+        try:  # it is held: another taker would wait
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
         out = subprocess.run([sys.executable, "-c", WARM_FIT], capture_output=True,
                              text=True, timeout=120)
-    finally:
-        os.close(fd)
     assert out.returncode == 0 and "fitted" in out.stdout, out.stderr
     assert "EfficiencyWarning" not in out.stderr
