@@ -221,7 +221,7 @@ def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, i
                   r_off[l] + n_in_nz[l], acts, z0)
         if l < n_layers - 1:  # ReLU, and the layer's non-zero outputs (branch-free)
             r1 = r_off[l + 1]
-            m = 0
+            m = np.int64(0)  # (not the literal 0: see skadapt._kernel._all_finite's (*))
             for u in range(n_out):
                 zu = acts[z0 + u]
                 zu = zu if zu > zero else zero
@@ -332,7 +332,7 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
             r0 = r_off[src]
             d0 = a_off[dst]
             d = deltas[d0 : d0 + n_out]
-            n_act = 0
+            n_act = np.int64(0)  # (not a literal: see skadapt._kernel._all_finite's (*))
             for u in range(n_out):  # the active units (branch-free)
                 active[n_act] = u
                 n_act += d[u] != 0.0
@@ -347,7 +347,7 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
             c = r0
             c_end = r0 + n_in_nz[src]
             while c < c_end or (c == c_end and bo >= 0):  # the rows, then the biases
-                n_run = 1
+                n_run = np.int64(1)
                 if c < c_end:  # a run of rows: any rows when compact, else consecutive ones
                     j0 = in_idx[c]
                     while (c + n_run < c_end and n_run < max_run
@@ -374,7 +374,10 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
                 if compact:
                     for e in range(n_el):
                         p = pos[e]
-                        wbuf[e], gnbuf[e], pvbuf[e], vbuf[e] = params[p], gain[p], prev[p], v[p]
+                        wbuf[e] = params[p]
+                        gnbuf[e] = gain[p]
+                        pvbuf[e] = prev[p]
+                        vbuf[e] = v[p]
                     w_r, gain_r, prev_r, v_r = wbuf, gnbuf, pvbuf, vbuf
                 else:
                     w_r = params[row0 : row0 + n_el]
@@ -385,7 +388,10 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
                 if compact:  # (back to their places)
                     for e in range(n_el):
                         p = pos[e]
-                        params[p], gain[p], prev[p], v[p] = wbuf[e], gnbuf[e], pvbuf[e], vbuf[e]
+                        params[p] = wbuf[e]
+                        gain[p] = gnbuf[e]
+                        prev[p] = pvbuf[e]
+                        v[p] = vbuf[e]
     if not _all_finite(params):
         return loss_sum, STATUS_NONFINITE_WEIGHTS
     return loss_sum, STATUS_OK
@@ -402,8 +408,15 @@ def _step_events(g, scale, n, w_r, gain_r, prev_r, v_r, sc):
     online kernel's buffer is rewritten anyway). ``sc``: the rule's scalars
     (:func:`_fill_scalars`). The update of both flat kernels."""
     zero = sc[0]
-    eta0, beta2, beta2_rest, eps = sc[2], sc[3], sc[4], sc[5]
-    gain_up, theta, theta_rest, gain_min, gain_max = sc[6], sc[7], sc[8], sc[9], sc[10]
+    eta0 = sc[2]
+    beta2 = sc[3]
+    beta2_rest = sc[4]
+    eps = sc[5]
+    gain_up = sc[6]
+    theta = sc[7]
+    theta_rest = sc[8]
+    gain_min = sc[9]
+    gain_max = sc[10]
     for e in range(n):
         gd = g[e] * scale
         wu = w_r[e]
