@@ -25,7 +25,14 @@ Cold times are medians over ``--repeat`` runs (each with a new empty cache). Pri
 Markdown tables; the ratios' two sides are measured in this run. Run it alone: other work on
 the machine's cores slows the compilation.
 
-    python benchmarks/cold_start.py [--repeat 3]
+With ``--count``, the first table gets a column more: the Python function calls of the
+``fit`` call under cProfile, on an empty cache and on a warm one (one more process each):
+nearly all of a cold fit's calls are the compilation's (Numba's type inference and
+lowering are Python code; LLVM's optimisation is not counted), and a count does not move
+with the machine's speed, which on the project's shared 2-core machines moved a cold fit
+by up to 1.8x from one process to the next: the figure to compare two versions by.
+
+    python benchmarks/cold_start.py [--repeat 3] [--no-search] [--count]
 """
 
 import argparse
@@ -52,6 +59,25 @@ FIT = textwrap.dedent("""
         est = DendriticClassifier(random_state=0).fit(X, y)
     t2 = time.perf_counter()
     print(t1 - t0, t2 - t1, est.n_iter_)
+""")
+
+# The same first fit under cProfile: the Python function calls of the ``fit`` call, nearly
+# all of them the compilation's (Numba's type inference and lowering are Python) on an
+# empty cache. A count, not a time: it does not move with the machine's speed, so it
+# compares two versions where their wall times drown in the machine's noise (``--count``)
+COUNT = textwrap.dedent("""
+    import cProfile, pstats, warnings
+    from sklearn.datasets import load_digits
+    from skadapt import DendriticClassifier
+    X, y = load_digits(return_X_y=True)
+    X = X.astype({dtype!r})
+    profile = cProfile.Profile()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        profile.enable()
+        DendriticClassifier(random_state=0).fit(X, y)
+        profile.disable()
+    print(sum(calls for _, calls, *_ in pstats.Stats(profile).stats.values()))
 """)
 
 IMPORTS = textwrap.dedent("""
@@ -84,10 +110,10 @@ GRIDS = (("digits", DIGITS, 3, 3), ("digits", DIGITS, 6, 5),
          ("4,000 x 20", CLASSIFICATION, 6, 5))
 
 
-def run(code, cache_dir):
-    """Wall time of a fresh process running ``code`` with ``NUMBA_CACHE_DIR=cache_dir``,
-    and its last line of output."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONWARNINGS="ignore")
+def run(code, cache_dir, **env_vars):
+    """Wall time of a fresh process running ``code`` with ``NUMBA_CACHE_DIR=cache_dir``
+    (and the environment variables ``env_vars``), and its last line of output."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONWARNINGS="ignore", **env_vars)
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True)
@@ -118,19 +144,34 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-search", action="store_true", help="skip the searches")
+    parser.add_argument("--count", action="store_true",
+                        help="also count the Python calls of a cold fit call (cProfile, one "
+                             "more cold process per dtype): a figure the machine's speed "
+                             "does not move, to compare versions")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as cache:
         imports = float(np.median([run(IMPORTS, cache)[0] for _ in range(args.repeat)]))
     print(f"First fit of DendriticClassifier() on load_digits in a fresh process "
           f"(medians of {args.repeat}; cold: each on an empty NUMBA_CACHE_DIR)\n")
+    count = " Python calls of the fit call, M |" if args.count else ""
     print("| input | cache | fit call, s | whole process, s | of it importing scikit-learn "
-          "and skadapt and loading the data, s | epochs |")
-    print("|---|---|---|---|---|---|")
+          f"and skadapt and loading the data, s | epochs |{count}")
+    print("|---|---|---|---|---|---|" + ("---|" if args.count else ""))
     for dtype in ("float64", "float32"):
         cold, warm, epochs = first_fits(dtype, args.repeat)
+        calls = {}
+        if args.count:
+            for label in ("empty", "warm"):
+                with tempfile.TemporaryDirectory() as cache:
+                    if label == "warm":  # (the cache a cold run writes)
+                        run(COUNT.format(dtype=dtype), cache)
+                    # (a fixed hash seed: the order of Numba's sets moves the count by 2%)
+                    n = int(run(COUNT.format(dtype=dtype), cache, PYTHONHASHSEED="0")[1])
+                calls[label] = f" {n / 1e6:.2f} |"
         for label, (wall, fit) in (("empty", cold), ("warm", warm)):
-            print(f"| {dtype} | {label} | {fit:.2f} | {wall:.2f} | {imports:.2f} | {epochs} |")
+            print(f"| {dtype} | {label} | {fit:.2f} | {wall:.2f} | {imports:.2f} | {epochs} |"
+                  f"{calls.get(label, '')}")
     if args.no_search:
         return
     print("\nGridSearchCV(DendriticClassifier(), learning rates x folds) on load_digits and "
