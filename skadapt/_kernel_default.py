@@ -408,6 +408,8 @@ def _step_events(g, scale, n, w_r, gain_r, prev_r, v_r, sc):
     online kernel's buffer is rewritten anyway). ``sc``: the rule's scalars
     (:func:`_fill_scalars`). The update of both flat kernels."""
     zero = sc[0]
+    # (one per line, here and in the online kernel's gather and scatter: Python builds and
+    # unpacks a tuple for four or more targets, which Numba then types and lowers too)
     eta0 = sc[2]
     beta2 = sc[3]
     beta2_rest = sc[4]
