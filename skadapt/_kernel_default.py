@@ -408,6 +408,7 @@ def _step_events(g, scale, n, w_r, gain_r, prev_r, v_r, sc):
     online kernel's buffer is rewritten anyway). ``sc``: the rule's scalars
     (:func:`_fill_scalars`). The update of both flat kernels."""
     zero = sc[0]
+    one = sc[1]
     # (one per line, here and in the online kernel's gather and scatter: Python builds and
     # unpacks a tuple for four or more targets, which Numba then types and lowers too)
     eta0 = sc[2]
@@ -427,7 +428,7 @@ def _step_events(g, scale, n, w_r, gain_r, prev_r, v_r, sc):
         vu = v_r[e]
         w_new, gn_new, pv_new, v_new = default_gain_element(
             gd, wu, gn, pv, vu, gain_up, theta, theta_rest, gain_min, gain_max, beta2,
-            beta2_rest, eps, eta0)
+            beta2_rest, eps, eta0, zero, one)
         ev = gd != zero
         w_r[e] = w_new if ev else wu + zero
         gain_r[e] = gn_new if ev else gn + zero

@@ -51,12 +51,11 @@ CODE = textwrap.dedent("""
 
 
 # what a fit of the defaults compiles: the default configuration's kernel and its helpers
-# ("impl": the implementation of _rules.like, the cast to an array's dtype)
 # (its helpers _forward_backward, _fill_scalars and clear_and_log_change are inlined; it
-# allocates nothing, so no implementation of np.zeros either)
+# allocates nothing, so no implementation of np.zeros either; its rule gets its 0 and 1
+# from the kernel, so no implementation of _rules.like, "impl", either)
 DEFAULT_KERNEL_FUNCTIONS = ("train_epoch_default", "_add_rows",
-                            "gather_nonzeros", "clear_direct_path", "default_gain_element",
-                            "impl")
+                            "gather_nonzeros", "clear_direct_path", "default_gain_element")
 
 
 def _compiled_kernel(stdout, fit=None, modules=("skadapt._kernel", "skadapt._kernel_default")):

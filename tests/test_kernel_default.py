@@ -40,7 +40,8 @@ def test_default_gain_element_is_gain_element_of_the_default_configuration(dtype
         expected = gain_element(gd, w, gain, prev, v, 0, f(0.0), False, f(1.0), coef, BASE_RMS,
                                 f(eta0), f(beta2), f(rest), f(eps))
         got = default_gain_element(gd, w, gain, prev, v, f(up), f(theta), f(1.0 - theta),
-                                   f(gmin), f(gmax), f(beta2), f(rest), f(eps), f(eta0))
+                                   f(gmin), f(gmax), f(beta2), f(rest), f(eps), f(eta0),
+                                   f(0.0), f(1.0))
         assert got == expected, (gd, gain, prev, v)
         n += 1
     assert n == 2 * 4 * 4 * 3 * 2
