@@ -839,9 +839,9 @@ def _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, or
     # zeroing it is a pass over every parameter, which a partial_fit of one example would
     # pay for nothing); online_update's blocks and buffers only where it runs
     G = np.zeros(0 if online_only else params.shape[0], dt)
-    widest = 0
+    widest = np.int64(0)  # (not a literal: see _all_finite's (*))
     if online_only:
-        widest = BLOCK_ELEMENTS  # online_update's blocks: at most this, or one row
+        widest = np.int64(BLOCK_ELEMENTS)  # online_update's blocks: at most this, or one row
         for l in range(n_layers + 1):
             widest = max(widest, sizes[l])
     gbuf = np.zeros(widest, dt)
