@@ -156,7 +156,7 @@ def _all_finite(x):
     as long over 79,510 parameters: 55 vs 17 µs float64, 60 vs 9 µs float32).
 
     (*) A variable that a loop updates starts as ``np.bool_(False)`` or ``np.int64(0)``,
-    here and in the flat kernels, not as the literal ``False`` or ``0``: Numba types a
+    here and in the kernels, not as the literal ``False`` or ``0``: Numba types a
     literal as its own type (``Literal[int](0)``), which the loop's update then widens,
     and that costs its type inference one more pass over the whole kernel that inlines
     the function (3 passes instead of 2: 5-6% of a first compilation's Python calls)."""
