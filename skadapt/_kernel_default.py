@@ -431,7 +431,7 @@ def _step_events(g, scale, n, w_r, gain_r, prev_r, v_r, sc):
             beta2_rest, eps, eta0, zero, one)
         # no event: the old values. One branch, not four conditional expressions: LLVM
         # makes the same selects of either (the same machine code), and Numba types and
-        # lowers one branch instead of four: 1.3-1.8% of a first compilation's Python calls)
+        # lowers one branch instead of four: 1.3-1.8% of a first compilation's Python calls
         if gd == zero:
             w_new = wu + zero
             gn_new = gn + zero
