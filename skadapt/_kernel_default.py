@@ -23,7 +23,8 @@ helpers of the general kernel (``gather_nonzeros``, the detector's, ``block_ends
 come from :func:`flat_workspace`, the caller's); the online one compiles in about 3.5 s,
 the mini-batch one in about 2 s more (shared helpers compile once): a first fit of the
 defaults compiles only the one it uses (doc/speed.md). The online one is also faster per
-example: its hot loops index views from 0 (see :func:`train_epoch_default`).
+example: its hot loops index views from 0 or unsigned offsets (see
+:func:`train_epoch_default`).
 """
 import math
 
@@ -287,8 +288,9 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
     units are active, or of at most ``_GATHER_MAX_OUTPUTS`` units, the active units'
     weights of any rows are gathered into buffers,
     stepped there in the same loop and written back (as the online kernel's
-    ``online_update`` does). The hot loops run on views indexed from 0: an index computed
-    from an offset costs Numba's check for negative indices, which stops vectorisation.
+    ``online_update`` does). The hot loops run on views indexed from 0, or at unsigned
+    offsets (:func:`_step_events`): an index computed from a signed offset costs Numba's
+    check for negative indices, which stops vectorisation.
     ``Y``, ``batch_size`` (1) and ``glast`` are not read (``g_off`` and ``glast`` go to
     :func:`skadapt._kernel.clear_and_log_change` only).
     """
