@@ -403,12 +403,12 @@ def _step_events(g, g0, scale, n, w_r, gain_r, prev_r, v_r, p0, sc):
     """The dendritic rule's event (:func:`skadapt._rules.default_gain_element`) for each of
     the ``n`` parameters ``w_r[p0 : p0 + n]`` (with their state ``gain_r``, ``prev_r``,
     ``v_r`` at the same positions) whose gradient ``g[g0 : g0 + n] * scale`` is non-zero;
-    the others do not change. One branch-free loop (LLVM vectorises it): every element
-    computes its event and keeps it only if its gradient is non-zero ("+ zero" keeps the
-    store unconditional). ``g[g0 : g0 + n]`` is consumed (zeroed: the mini-batch kernel's
-    accumulated gradient is ready for the next batch; the online kernel's buffer is
-    rewritten anyway). ``sc``: the rule's scalars (:func:`_fill_scalars`). The update of
-    both flat kernels.
+    the others do not change. One branch-free loop (LLVM vectorises it; the ``if`` below
+    becomes selects): every element computes its event and keeps it only if its gradient
+    is non-zero ("+ zero" keeps the store unconditional). ``g[g0 : g0 + n]`` is consumed
+    (zeroed: the mini-batch kernel's accumulated gradient is ready for the next batch; the
+    online kernel's buffer is rewritten anyway). ``sc``: the rule's scalars
+    (:func:`_fill_scalars`). The update of both flat kernels.
 
     The positions are unsigned (uint64), which Numba indexes without its check for
     negative indices, so LLVM vectorises the loop without views from 0: five slices fewer
