@@ -32,7 +32,15 @@ lowering are Python code; LLVM's optimisation is not counted), and a count does 
 with the machine's speed, which on the project's shared 2-core machines moved a cold fit
 by up to 1.8x from one process to the next: the figure to compare two versions by.
 
-    python benchmarks/cold_start.py [--repeat 3] [--no-search] [--count]
+With ``--instructions`` (needs Valgrind), a table more: the machine instructions a
+float64 first fit's whole process ran under Valgrind's cachegrind, on an empty cache and
+on a warm one, and of them those in LLVM's functions. The difference is the compilation's,
+LLVM's optimisation and machine code included, which ``--count`` does not see (about a
+third of it); repeatable to 0.05%. Three more processes of about 2, 1 and 1 minutes (the
+warm cache is written under Valgrind too: its virtual CPU is another CPU to Numba's cache,
+so a cache compiled natively would miss and compile again).
+
+    python benchmarks/cold_start.py [--repeat 3] [--no-search] [--count] [--instructions]
 """
 
 import argparse
@@ -80,6 +88,17 @@ COUNT = textwrap.dedent("""
     print(sum(calls for _, calls, *_ in pstats.Stats(profile).stats.values()))
 """)
 
+# The same first fit, untimed, for Valgrind (``--instructions``)
+FIT_ONLY = textwrap.dedent("""
+    import warnings
+    from sklearn.datasets import load_digits
+    from skadapt import DendriticClassifier
+    X, y = load_digits(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        DendriticClassifier(random_state=0).fit(X, y)
+""")
+
 IMPORTS = textwrap.dedent("""
     import numpy as np
     from sklearn.datasets import load_digits
@@ -122,6 +141,45 @@ def run(code, cache_dir, **env_vars):
     return wall, (lines[-1] if lines else "")
 
 
+def instructions(code, cache_dir, tool="cachegrind"):
+    """Machine instructions of a fresh process running ``code`` under Valgrind's
+    ``tool`` with ``NUMBA_CACHE_DIR=cache_dir``: (all, those in LLVM's functions), or None
+    with ``tool="none"`` (a run only for what it writes to the cache)."""
+    # (one BLAS thread: Valgrind runs threads one at a time, and a thread that waits for
+    # work spinning would add a number of instructions that changes from run to run)
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONWARNINGS="ignore",
+               PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    with tempfile.TemporaryDirectory() as folder:
+        out = os.path.join(folder, "cachegrind.out")
+        command = ["valgrind", f"--tool={tool}"]
+        if tool == "cachegrind":
+            command += ["--cache-sim=no", f"--cachegrind-out-file={out}"]
+        subprocess.run(command + [sys.executable, "-c", code], env=env, capture_output=True,
+                       check=True)
+        if tool != "cachegrind":
+            return None
+        with open(out) as f:
+            return count_instructions(f)
+
+
+def count_instructions(lines):
+    """(all, those in LLVM's functions) of the instructions in the ``lines`` of a
+    cachegrind output file (``--cache-sim=no``: one count per source line): after a line
+    ``fn=<name>``, lines ``<line number> <count>`` count that function's instructions;
+    LLVM's are named ``llvm::...`` or ``(anonymous namespace)::...`` (its internals; the
+    few other C++ functions so named, pyarrow's, ran 0.001 G of a cold first fit's 25 G)."""
+    total = llvm = 0
+    in_llvm = False
+    for line in lines:
+        if line.startswith("fn="):
+            in_llvm = line.startswith(("fn=llvm::", "fn=(anonymous namespace)::"))
+        elif line[:1].isdigit():
+            n = int(line.split()[1])
+            total += n
+            llvm += n if in_llvm else 0
+    return total, llvm
+
+
 def first_fits(dtype, repeat):
     """Median (process wall, fit call) seconds: cold (each run on a new empty cache) and
     warm (``repeat`` runs on the cache the first cold run wrote); and the epochs the fit
@@ -144,6 +202,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-search", action="store_true", help="skip the searches")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count the machine instructions of a float64 first fit's "
+                             "process under Valgrind, cold and warm, LLVM's among them "
+                             "(about 4 minutes more)")
     parser.add_argument("--count", action="store_true",
                         help="also count the Python calls of a cold fit call (cProfile, one "
                              "more cold process per dtype): a figure the machine's speed "
@@ -172,6 +234,19 @@ def main(argv=None):
         for label, (wall, fit) in (("empty", cold), ("warm", warm)):
             print(f"| {dtype} | {label} | {fit:.2f} | {wall:.2f} | {imports:.2f} | {epochs} |"
                   f"{calls.get(label, '')}")
+    if args.instructions:
+        with tempfile.TemporaryDirectory() as cold_cache, \
+                tempfile.TemporaryDirectory() as warm_cache:
+            cold = instructions(FIT_ONLY, cold_cache)
+            instructions(FIT_ONLY, warm_cache, tool="none")  # (writes the warm cache)
+            warm = instructions(FIT_ONLY, warm_cache)
+        print("\nThe float64 first fit's whole process under Valgrind (cachegrind): "
+              "machine instructions, G\n")
+        print("| cache | all | in LLVM's functions |\n|---|---|---|")
+        for label, (total, llvm) in (("empty", cold), ("warm", warm),
+                                     ("the compilation (empty - warm)",
+                                      (cold[0] - warm[0], cold[1] - warm[1]))):
+            print(f"| {label} | {total / 1e9:.3f} | {llvm / 1e9:.3f} |")
     if args.no_search:
         return
     print("\nGridSearchCV(DendriticClassifier(), learning rates x folds) on load_digits and "

@@ -49,6 +49,7 @@ from ._rules import (
     I_SPARSE_EVENTS,
     I_STEP_SIZE,
     I_WRITES,
+    KERNEL_ONLY,
     RULE_GAIN,
     SCOPE_DENDRITE,
     SCOPE_SYNAPSE,
@@ -67,14 +68,6 @@ from ._rules import (
 STATUS_OK = 0
 STATUS_NONFINITE_LOSS = 1
 STATUS_NONFINITE_WEIGHTS = 2
-
-# The options of a helper that only jitted code calls (here and in skadapt._kernel_default):
-# no wrapper for calls from Python nor as a C callback, which a cold first fit would compile
-# for nothing (doc/speed.md). Calling such a helper from Python crashes the interpreter:
-# tests reach them through the kernels. The epoch kernels, which Python calls, go without
-# the C wrapper only.
-KERNEL_ONLY = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True)
-
 
 def _without_nrt():
     """Numba's option that compiles a function without its reference counting (``_nrt``):

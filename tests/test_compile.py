@@ -213,3 +213,35 @@ def test_a_process_loading_cached_kernels_does_not_wait_for_the_compile_lock():
                              text=True, timeout=120)
     assert out.returncode == 0 and "fitted" in out.stdout, out.stderr
     assert "EfficiencyWarning" not in out.stderr
+
+
+def test_cold_start_counts_the_instructions_of_a_cachegrind_file():
+    """``benchmarks/cold_start.py --instructions`` reads Valgrind's cachegrind output: each
+    function's per-line counts, LLVM's functions (``llvm::``, ``(anonymous namespace)::``)
+    apart; header and summary lines count nothing."""
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import cold_start
+    finally:
+        sys.path.pop(0)
+    lines = textwrap.dedent("""
+        desc: I1 cache: 32768 B, 64 B, 8-way associative
+        cmd: python -c ...
+        events: Ir
+        fl=/build/Python/ceval.c
+        fn=_PyEval_EvalFrameDefault
+        10 100
+        11 5
+        fl=???
+        fn=llvm::SelectionDAG::Combine(int)
+        0 40
+        fn=(anonymous namespace)::DAGCombiner::visit(llvm::SDNode*)
+        0 7
+        fn=exec_llvm_free_named_helper
+        0 3
+        summary: 155
+    """).lstrip().splitlines(keepends=True)
+    assert cold_start.count_instructions(lines) == (155, 47)
+    assert cold_start.count_instructions([]) == (0, 0)

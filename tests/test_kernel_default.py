@@ -9,12 +9,21 @@ import itertools
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from numba import njit
 
 from skadapt import DendriticClassifier, _config, _learner
 from skadapt._rules import BASE_RMS, default_gain_element, gain_element
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The model learned nothing:sklearn.exceptions.ConvergenceWarning")
+
+
+@njit
+def _default_gain_element(gd, w, gain, prev, v, gain_up, theta, theta_rest, gain_min,
+                          gain_max, beta2, beta2_rest, eps, eta0, zero, one):
+    # (the rule's element compiles without a wrapper for calls from Python: KERNEL_ONLY)
+    return default_gain_element(gd, w, gain, prev, v, gain_up, theta, theta_rest, gain_min,
+                                gain_max, beta2, beta2_rest, eps, eta0, zero, one)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
@@ -39,9 +48,9 @@ def test_default_gain_element_is_gain_element_of_the_default_configuration(dtype
                 f(gmax), f(0.0))
         expected = gain_element(gd, w, gain, prev, v, 0, f(0.0), False, f(1.0), coef, BASE_RMS,
                                 f(eta0), f(beta2), f(rest), f(eps))
-        got = default_gain_element(gd, w, gain, prev, v, f(up), f(theta), f(1.0 - theta),
-                                   f(gmin), f(gmax), f(beta2), f(rest), f(eps), f(eta0),
-                                   f(0.0), f(1.0))
+        got = _default_gain_element(gd, w, gain, prev, v, f(up), f(theta), f(1.0 - theta),
+                                    f(gmin), f(gmax), f(beta2), f(rest), f(eps), f(eta0),
+                                    f(0.0), f(1.0))
         assert got == expected, (gd, gain, prev, v)
         n += 1
     assert n == 2 * 4 * 4 * 3 * 2
