@@ -35,16 +35,17 @@ by up to 1.8x from one process to the next: the figure to compare two versions b
 With ``--instructions`` (needs Valgrind), a table more: the machine instructions a
 float64 first fit's whole process ran under Valgrind's cachegrind, on an empty cache and
 on a warm one, and of them those in LLVM's functions. The difference is the compilation's,
-LLVM's optimisation and machine code included, which ``--count`` does not see (about a
-third of it); repeatable to 0.05%. Three more processes of about 2, 1 and 1 minutes (the
-warm cache is written under Valgrind too: its virtual CPU is another CPU to Numba's cache,
-so a cache compiled natively would miss and compile again).
+LLVM's optimisation and machine code included, which ``--count`` does not see (29% of
+the instructions at session 22's version); repeatable to 0.05%. Three more processes of
+about 2, 1 and 1 minutes (the warm cache is written under Valgrind too: its virtual CPU is
+another CPU to Numba's cache, so a cache compiled natively would miss and compile again).
 
     python benchmarks/cold_start.py [--repeat 3] [--no-search] [--count] [--instructions]
 """
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -211,6 +212,9 @@ def main(argv=None):
                              "more cold process per dtype): a figure the machine's speed "
                              "does not move, to compare versions")
     args = parser.parse_args(argv)
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions runs the fit under Valgrind: install valgrind (it is "
+                     "not on this PATH)")
 
     with tempfile.TemporaryDirectory() as cache:
         imports = float(np.median([run(IMPORTS, cache)[0] for _ in range(args.repeat)]))
