@@ -123,7 +123,7 @@ _ready = set()
 _KERNELS = {"train_epoch_default": ("training kernel of the default configuration", "3-8 s",
                                     "default"),
             "train_epoch_default_batched": (
-                "mini-batch training kernel of the default configuration", "2-5 s",
+                "mini-batch training kernel of the default configuration", "3-8 s",
                 "default"),
             "train_epoch_online": ("online training kernel", "10-30 s", "online"),
             "train_epoch": ("training kernel (mini-batch and every rule)", "10-30 s",
