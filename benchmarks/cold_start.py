@@ -89,17 +89,6 @@ COUNT = textwrap.dedent("""
     print(sum(calls for _, calls, *_ in pstats.Stats(profile).stats.values()))
 """)
 
-# The same first fit, untimed, for Valgrind (``--instructions``)
-FIT_ONLY = textwrap.dedent("""
-    import warnings
-    from sklearn.datasets import load_digits
-    from skadapt import DendriticClassifier
-    X, y = load_digits(return_X_y=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        DendriticClassifier(random_state=0).fit(X, y)
-""")
-
 IMPORTS = textwrap.dedent("""
     import numpy as np
     from sklearn.datasets import load_digits
@@ -241,9 +230,10 @@ def main(argv=None):
     if args.instructions:
         with tempfile.TemporaryDirectory() as cold_cache, \
                 tempfile.TemporaryDirectory() as warm_cache:
-            cold = instructions(FIT_ONLY, cold_cache)
-            instructions(FIT_ONLY, warm_cache, tool="none")  # (writes the warm cache)
-            warm = instructions(FIT_ONLY, warm_cache)
+            code = FIT.format(dtype="float64")  # (its timings' print is a line)
+            cold = instructions(code, cold_cache)
+            instructions(code, warm_cache, tool="none")  # (writes the warm cache)
+            warm = instructions(code, warm_cache)
         print("\nThe float64 first fit's whole process under Valgrind (cachegrind): "
               "machine instructions, G\n")
         print("| cache | all | in LLVM's functions |\n|---|---|---|")

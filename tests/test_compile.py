@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -219,8 +220,6 @@ def test_cold_start_counts_the_instructions_of_a_cachegrind_file():
     """``benchmarks/cold_start.py --instructions`` reads Valgrind's cachegrind output: each
     function's per-line counts, LLVM's functions (``llvm::``, ``(anonymous namespace)::``)
     apart; header and summary lines count nothing."""
-    from pathlib import Path
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     try:
         import cold_start
