@@ -28,6 +28,7 @@ from . import _config, _learner, _numba_cache
 from ._kernel import (
     D_THRESHOLD,
     D_TOLERANCE,
+    STATUS_CHANGE,
     STATUS_NONFINITE_LOSS,
 )
 from ._network import (
@@ -990,11 +991,14 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         drift_log = np.zeros(_DRIFT_LOG, np.int64)
         icfg = net[4]  # (net: sizes, w_off, b_off, g_off, icfg, fcfg)
         name = _learner.epoch_kernel(batch_size, icfg, net[5])
-        loss_sum, status = _numba_cache.call(
-            _learner.EPOCH_KERNELS[name], *X_args, y_idx, Y, sw, order, batch_size,
-            model.params, *net, *model.kernel_state(), drift, drift_log,
-            *_learner.kernel_workspace(name, net[0], model.params),
-        )
+        kernel = _learner.EPOCH_KERNELS[name]
+        args = (*X_args, y_idx, Y, sw, order, batch_size, model.params, *net,
+                *model.kernel_state(), drift, drift_log,
+                *_learner.kernel_workspace(name, net[0], model.params))
+        loss_sum, status = _numba_cache.call(kernel, *args)
+        while status == STATUS_CHANGE:  # (a flat kernel leaves the clearing to Python)
+            _learner.after_change(args)
+            loss_sum, status = _numba_cache.call(kernel, *args)
         if drift_log[0]:
             st["drift_detected"] = np.concatenate(
                 [st["drift_detected"], drift_log[1 : 1 + min(drift_log[0], _DRIFT_LOG - 1)]])

@@ -68,6 +68,10 @@ from ._rules import (
 STATUS_OK = 0
 STATUS_NONFINITE_LOSS = 1
 STATUS_NONFINITE_WEIGHTS = 2
+# (the flat kernels only, :mod:`skadapt._kernel_default`) the change detector declared a
+# change: the caller clears the direct path (``_learner.clear_direct_path``) and calls again
+STATUS_CHANGE = 3
+
 
 def _without_nrt():
     """Numba's option that compiles a function without its reference counting (``_nrt``):

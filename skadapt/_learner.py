@@ -14,6 +14,7 @@ call's private copy instead of copied.
 """
 
 import copy
+import inspect
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from ._network import direct_block, layout
 OPTIMISER_ARRAYS = ("pstate", "gstate", "glast")
 
 # The training kernels by name (an estimator or River model keeps the name of its own);
-# all take the same 25 arguments (the flat ones thirteen more: kernel_workspace) and give the
+# all take the same 25 arguments (the flat ones fourteen more: kernel_workspace) and give the
 # same numbers where they apply
 EPOCH_KERNELS = {"train_epoch": train_epoch, "train_epoch_online": train_epoch_online,
                  "train_epoch_default": train_epoch_default,
@@ -50,6 +51,41 @@ def epoch_kernel(batch_size, icfg, fcfg):
     if default_configuration(icfg, fcfg):
         return "train_epoch_default" if batch_size == 1 else "train_epoch_default_batched"
     return "train_epoch_online" if online_epoch(batch_size, icfg) else "train_epoch"
+
+
+# The flat kernels' argument names, in order (to read their arguments back in after_change)
+_FLAT_ARGUMENTS = tuple(inspect.signature(train_epoch_default.py_func).parameters)
+
+
+def after_change(args):
+    """What a declared change does where a flat kernel (:mod:`skadapt._kernel_default`)
+    returned ``STATUS_CHANGE`` to leave it to its caller, with its arguments ``args``: the
+    direct path starts anew, as ``skadapt._kernel.clear_direct_path`` clears it in the
+    general kernels (zero weights, no moments, gains of 1 without a history, clocks at
+    the example; the state the rule does not write untouched), and the example's count is
+    logged in ``drift_log``. The kernel, called again with ``args``, goes on with the
+    example (its ``resume`` argument says where). In NumPy, not compiled: a first fit of
+    the defaults compiles no clearing (doc/speed.md)."""
+    a = dict(zip(_FLAT_ARGUMENTS, args, strict=True))
+    q = int(a["resume"][0]) - 1  # (the example's position in order)
+    seen = int(a["counters"][0]) + q % a["batch_size"] + 1  # (counted per batch)
+    n_layers = a["sizes"].shape[0] - 1
+    p0 = a["w_off"][n_layers]  # (the direct path's block is the last)
+    k0 = a["g_off"][n_layers]
+    writes = a["icfg"][R.I_WRITES]
+    a["params"][p0:] = 0.0
+    if writes & R.WRITES_PSTATE:
+        a["pstate"][:, p0:] = 0.0
+    if writes & R.WRITES_GSTATE:
+        a["gstate"][0, k0:] = 1.0
+        a["gstate"][1, k0:] = 0.0
+        if a["fcfg"][R.F_RELAX_TIME] > 0.0:
+            a["glast"][k0:] = seen
+    log = a["drift_log"]
+    k = log[0] + 1
+    if k < log.shape[0]:
+        log[k] = seen
+    log[0] = k
 
 
 def kernel_workspace(name, sizes, params):

@@ -36,6 +36,7 @@ from ._kernel import (
     D_THRESHOLD,
     D_TOLERANCE,
     N_DRIFT,
+    STATUS_CHANGE,
     STATUS_NONFINITE_LOSS,
 )
 from ._network import direct_block, init_params, layout, unpack
@@ -368,6 +369,9 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
         entry = _ENTRY.get(self._kernel)
         loss, status = (entry(*args) if entry is not None
                         else _first_call(self._kernel, args))
+        if status == STATUS_CHANGE:  # (a flat kernel leaves the clearing to Python)
+            _learner.after_change(args)
+            loss, status = _ENTRY[self._kernel](*args)
         if status:
             raise self._divergence(status)
         self.t_ += 1

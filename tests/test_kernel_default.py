@@ -101,7 +101,13 @@ def _assert_default_kernel_trains_as(other, case, batch_size, seed, dtype, monke
         est = DendriticClassifier(**kw).fit(X, y, sample_weight=sw)
         return est.partial_fit(X[:20], y[:20], sample_weight=sw[:20])
 
+    after_change = _learner.after_change
+    returned = []  # (the flat kernels return at each declared change; Python clears)
+    monkeypatch.setattr(_learner, "after_change",
+                        lambda args: returned.append(after_change(args)))
     default = fit()
+    monkeypatch.setattr(_learner, "after_change", after_change)
+    assert len(returned) == len(default.drift_detected_)
     flat = "train_epoch_default" if kw["batch_size"] == 1 else "train_epoch_default_batched"
     assert _learner.epoch_kernel(kw["batch_size"], *_config.make_config(default)) == flat
     monkeypatch.setattr(_learner, "epoch_kernel", lambda batch_size, icfg, fcfg: other)
@@ -190,13 +196,15 @@ def test_flat_workspace_has_the_general_kernels_layer_offsets(sizes):
         np.testing.assert_array_equal(work[0], a_off)
         np.testing.assert_array_equal(work[1], r_off)
         widest = 0 if batched else max(_RUN_ELEMENTS, *sizes)
-        # a_off, r_off, n_in_nz, nrows, in_idx, touched, rows, ipool; sc, acts, deltas,
-        # in_val, fpool
-        expected = [(n_layers,)] * 4 + [(n_rows,)] * 3 + [(2 * widest,)]
-        expected += [(_N_SCALARS,), (n_acts,), (n_acts,), (n_rows,),
+        # a_off, r_off; resume; n_in_nz, nrows, in_idx, touched, rows, ipool; sc, acts,
+        # deltas, in_val, fpool
+        expected = [(n_layers,)] * 2 + [(2,)] + [(n_layers,)] * 2 + [(n_rows,)] * 3
+        expected += [(2 * widest,), (_N_SCALARS,), (n_acts,), (n_acts,), (n_rows,),
                      (1000 if batched else 5 * widest,)]
         assert [w.shape for w in work] == expected
-        assert [w.dtype for w in work] == [np.dtype(np.int64)] * 8 + [np.dtype(np.float32)] * 5
+        i64, f64, f32 = np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.float32)
+        assert [w.dtype for w in work] == [i64] * 2 + [f64] + [i64] * 6 + [f32] * 5
+        assert not work[2].any()  # (resume: a fresh epoch)
         assert all(w.flags.c_contiguous for w in work)
 
 
@@ -223,7 +231,7 @@ def test_flat_kernels_read_nothing_left_in_their_workspace(batch_size, monkeypat
     def leftovers(name, sizes, params):
         if name not in kept:
             work = fresh(name, sizes, params)
-            for w in work[2:]:  # all but the offsets
+            for w in work[3:]:  # all but the offsets and where to resume (the caller's)
                 if w.dtype.kind == "f":
                     w[:] = np.nan
                 else:
