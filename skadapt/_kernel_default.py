@@ -195,7 +195,7 @@ def _fill_scalars(sc, fcfg):
     sc[10] = fcfg[F_GAIN_MAX]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION)
 def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, in_val, in_idx,
                       n_in_nz, yi, swi, sc):
     """One example's forward pass (ReLU layers, each layer's non-zero outputs kept as the
@@ -204,8 +204,10 @@ def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, i
     into ``acts`` and ``deltas``; returns its loss (unweighted, in float64). ``sc`` holds
     the scalars 0 and 1 in the parameters' dtype (and slot 11 gets ``swi`` in it): the
     arithmetic of :func:`skadapt._kernel.sample_gradient`, in the flat kernels' form.
-    Inlined into each (compiled on its own, it cost a cold online fit of the defaults 0.3 s
-    of CPU time on ``load_iris``)."""
+    A unit of its own, without wrappers (``KERNEL_ONLY``): inlined, Numba types its body
+    again inside the kernel, which cost a cold first fit's compilation 9% more Python calls
+    and 5% more machine instructions (doc/speed.md, step (7)); with the wrappers for calls
+    from Python, as session 14 compiled it, it cost 0.3 s more than inlined."""
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
     zero = sc[0]

@@ -52,11 +52,11 @@ CODE = textwrap.dedent("""
 
 
 # what a fit of the defaults compiles: the default configuration's kernel and its helpers
-# (its helpers _forward_backward and _fill_scalars are inlined; it clears the direct path
-# at a change in Python, so no clear_direct_path; it allocates nothing, so no
-# implementation of np.zeros either; its rule gets its 0 and 1 from the kernel, so no
-# implementation of _rules.like, "impl", either)
-DEFAULT_KERNEL_FUNCTIONS = ("train_epoch_default", "_add_rows",
+# (its small helpers, _fill_scalars and the detector's change_detected, are inlined; it
+# clears the direct path at a change in Python, so no clear_direct_path; it allocates
+# nothing, so no implementation of np.zeros either; its rule gets its 0 and 1 from the
+# kernel, so no implementation of _rules.like, "impl", either)
+DEFAULT_KERNEL_FUNCTIONS = ("train_epoch_default", "_add_rows", "_forward_backward",
                             "gather_nonzeros", "default_gain_element")
 
 
