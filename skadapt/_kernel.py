@@ -69,7 +69,7 @@ STATUS_OK = 0
 STATUS_NONFINITE_LOSS = 1
 STATUS_NONFINITE_WEIGHTS = 2
 # (the flat kernels only, :mod:`skadapt._kernel_default`) the change detector declared a
-# change: the caller clears the direct path (``_learner.clear_direct_path``) and calls again
+# change: the caller clears the direct path (``_learner.after_change``) and calls again
 STATUS_CHANGE = 3
 
 

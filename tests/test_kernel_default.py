@@ -175,6 +175,23 @@ def test_the_default_kernel_is_chosen_for_the_default_configuration_only(change)
         "train_epoch_default", "train_epoch_default_batched")
 
 
+def test_after_change_reads_the_arguments_of_both_flat_kernels():
+    """``_learner.after_change`` reads a flat kernel's arguments back by the names of
+    ``train_epoch_default``'s signature: the mini-batch kernel's are the same, in the same
+    order, and the general kernel's 25 are their start."""
+    import inspect
+
+    from skadapt._kernel import train_epoch
+    from skadapt._kernel_default import train_epoch_default_batched
+
+    def names(kernel):
+        return tuple(inspect.signature(kernel.py_func).parameters)
+
+    assert names(train_epoch_default_batched) == _learner._FLAT_ARGUMENTS
+    assert _learner._FLAT_ARGUMENTS[:25] == names(train_epoch)
+    assert "resume" in _learner._FLAT_ARGUMENTS[25:]
+
+
 @pytest.mark.parametrize("sizes", [(5, 3), (4, 7, 2), (64, 30, 20, 10), (3, 2100, 3)], ids=str)
 def test_flat_workspace_has_the_general_kernels_layer_offsets(sizes):
     """The offsets :func:`flat_workspace` gives are those of ``layer_offsets`` (the general
