@@ -57,7 +57,7 @@ LEARNING_PARAMETERS = (
 )
 
 # Each training kernel's compiled version for this path's argument types (by its name in
-# ``_learner.EPOCH_KERNELS``), called directly (the dispatcher's type resolution of its 25-38
+# ``_learner.EPOCH_KERNELS``), called directly (the dispatcher's type resolution of its 25-39
 # arguments costs about a microsecond a round; doc/interop.md): set by _first_call,
 # process-local, never pickled
 _ENTRY = {}
