@@ -103,11 +103,16 @@ def _assert_default_kernel_trains_as(other, case, batch_size, seed, dtype, monke
 
     after_change = _learner.after_change
     returned = []  # (the flat kernels return at each declared change; Python clears)
-    monkeypatch.setattr(_learner, "after_change",
-                        lambda args: returned.append(after_change(args)))
+
+    def counted_after_change(args):
+        returned.append(int(args[_learner._FLAT_ARGUMENTS.index("resume")][0]))
+        after_change(args)
+
+    monkeypatch.setattr(_learner, "after_change", counted_after_change)
     default = fit()
     monkeypatch.setattr(_learner, "after_change", after_change)
     assert len(returned) == len(default.drift_detected_)
+    assert all(position >= 1 for position in returned)  # (where the kernel goes on)
     flat = "train_epoch_default" if kw["batch_size"] == 1 else "train_epoch_default_batched"
     assert _learner.epoch_kernel(kw["batch_size"], *_config.make_config(default)) == flat
     monkeypatch.setattr(_learner, "epoch_kernel", lambda batch_size, icfg, fcfg: other)
