@@ -18,7 +18,7 @@ output, through inlined helpers, tuples and generic casts, and its first compila
 10-15 s (Numba's type inference, mostly). These are functions on the flat arrays, with
 :func:`_add_rows`, :func:`_forward_backward` and :func:`_fill_scalars` (theirs), small
 helpers of the general kernel (``gather_nonzeros``, the detector's ``change_detected``,
-``block_ends``, ``_all_finite``) and the rule's event as one scalar function
+``_all_finite``; ``block_ends`` written out) and the rule's event as one scalar function
 (:func:`skadapt._rules.default_gain_element`); they allocate nothing (their work arrays
 come from :func:`flat_workspace`, the caller's); the online one compiles in about 3.5 s,
 the mini-batch one in about 2 s more (shared helpers compile once): a first fit of the
@@ -40,7 +40,6 @@ from ._kernel import (
     STATUS_NONFINITE_WEIGHTS,
     STATUS_OK,
     _all_finite,
-    block_ends,
     change_detected,
     gather_nonzeros,
 )
@@ -348,7 +347,8 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
         counters[1] += 1
         # ---- the update, block by block (the direct path last)
         for b in range(n_blocks):
-            src, dst = block_ends(b, n_layers)
+            src = b % n_layers  # (block_ends, written out: see the mini-batch kernel)
+            dst = b if b < n_layers else n_layers - 1
             n_out = sizes[dst + 1]
             wo = w_off[b]
             bo = b_off[b]
@@ -356,9 +356,9 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
             d0 = a_off[dst]
             d = deltas[d0 : d0 + n_out]
             n_act = np.int64(0)  # (not a literal: see skadapt._kernel._all_finite's (*))
-            for u in range(n_out):  # the active units (branch-free)
-                active[n_act] = u
-                n_act += d[u] != 0.0
+            for u_act in range(n_out):  # the active units (branch-free)
+                active[n_act] = u_act
+                n_act += d[u_act] != 0.0
             if n_act == 0:
                 continue  # no gradient of this block is non-zero: no events
             # few active units, or few units: only the active units' weights step,
@@ -391,8 +391,8 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
                             g_row[s_act] = a * d[u]
                             p_row[s_act] = row + u
                     else:
-                        for u in range(n_out):
-                            g_row[u] = a * d[u]
+                        for u_all in range(n_out):
+                            g_row[u_all] = a * d[u_all]
                 c += n_run
                 if compact:
                     for e in range(n_el):
@@ -411,12 +411,12 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
                     p0 = row0
                 _step_events(gbuf, 0, one, n_el, w_r, gain_r, prev_r, v_r, p0, sc)
                 if compact:  # (back to their places)
-                    for e in range(n_el):
-                        p = pos[e]
-                        params[p] = wbuf[e]
-                        gain[p] = gnbuf[e]
-                        prev[p] = pvbuf[e]
-                        v[p] = vbuf[e]
+                    for e_back in range(n_el):
+                        p_back = pos[e_back]
+                        params[p_back] = wbuf[e_back]
+                        gain[p_back] = gnbuf[e_back]
+                        prev[p_back] = pvbuf[e_back]
+                        v[p_back] = vbuf[e_back]
     if not _all_finite(params):
         return loss_sum, STATUS_NONFINITE_WEIGHTS
     return loss_sum, STATUS_OK
@@ -526,8 +526,8 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
             G[p] = 0.0
         for r in range(touched.shape[0]):
             touched[r] = 0
-        for l in range(n_layers):
-            nrows[l] = 0
+        for l_start in range(n_layers):
+            nrows[l_start] = 0
     gain = gstate[0]
     prev = gstate[1]
     v = pstate[1]
@@ -555,16 +555,17 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
                     return loss_sum, STATUS_CHANGE
             # ---- the gradient, added to G: the biases' (the deltas), the touched rows'
             for b in range(n_blocks):
-                src, dst = block_ends(b, n_layers)
+                src = b % n_layers  # (block_ends, written out: (*) below)
+                dst = b if b < n_layers else n_layers - 1
                 n_out = sizes[dst + 1]
                 wo = w_off[b]
                 bo = b_off[b]
                 r0 = r_off[src]
                 d = deltas[a_off[dst] : a_off[dst] + n_out]
                 if bo >= 0:
-                    g_row = G[bo : bo + n_out]
-                    for u in range(n_out):
-                        g_row[u] += 1.0 * d[u]
+                    g_bias = G[bo : bo + n_out]
+                    for u_bias in range(n_out):
+                        g_bias[u_bias] += 1.0 * d[u_bias]
                 for c in range(r0, r0 + n_in_nz[src]):
                     j = in_idx[c]
                     if touched[r0 + j] == 0:  # first non-zero input on this row
@@ -577,23 +578,28 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
                         g_row[u] += a * d[u]
         counters[0] += stop - start
         counters[1] += 1
-        # ---- the update with the mean gradient: every block's touched rows and biases
+        # ---- the update with the mean gradient: every block's touched rows and biases.
+        # (*) Names bound once in the kernel, not again in a second loop: Numba's SSA pass
+        # rewrites the whole function once for each name bound more than once, and the
+        # inlined block_ends bound two more (a first compilation's Python calls: 2.4%
+        # fewer on load_digits, doc/speed.md)
         sc[11] = 1.0 / (stop - start)
         scale = sc[11]
-        for b in range(n_blocks):
-            src, dst = block_ends(b, n_layers)
-            n_out = sizes[dst + 1]
-            wo = w_off[b]
-            bo = b_off[b]
-            r0 = r_off[src]
-            if bo >= 0:
-                _step_accumulated(G, bo, bo + n_out, scale, params, gain, prev, v, sc)
-            for q in range(nrows[src]):
-                lo = wo + rows[r0 + q] * n_out
-                _step_accumulated(G, lo, lo + n_out, scale, params, gain, prev, v, sc)
+        for b_step in range(n_blocks):
+            src_step = b_step % n_layers
+            n_step = sizes[(b_step if b_step < n_layers else n_layers - 1) + 1]
+            wo_step = w_off[b_step]
+            bo_step = b_off[b_step]
+            if bo_step >= 0:
+                _step_accumulated(G, bo_step, bo_step + n_step, scale, params, gain, prev, v,
+                                  sc)
+            r0_step = r_off[src_step]
+            for q_step in range(nrows[src_step]):
+                lo = wo_step + rows[r0_step + q_step] * n_step
+                _step_accumulated(G, lo, lo + n_step, scale, params, gain, prev, v, sc)
         for l in range(n_layers):  # (the direct path reads the input layer's rows too)
-            for q in range(nrows[l]):
-                touched[r_off[l] + rows[r_off[l] + q]] = 0
+            for q_row in range(nrows[l]):
+                touched[r_off[l] + rows[r_off[l] + q_row]] = 0
             nrows[l] = 0
     if not _all_finite(params):
         return loss_sum, STATUS_NONFINITE_WEIGHTS
