@@ -11,12 +11,12 @@ caching them in this process), and calls again, which recompiles.
 
 The first compilation of a training kernel for an input dtype takes 3-8 s for the default
 configuration's kernel, 10-30 s for the others (it is then cached). :func:`call` says so,
-once per kernel, in an :class:`~sklearn.exceptions.EfficiencyWarning`, and compiles under a
-lock file in the cache's folder: processes that start cold together (the workers of a
-parallel search) compile once, one after the other loading what the first wrote, instead
-of each compiling on a shared CPU. A process that finds the kernel in the cache loads it
-without the lock (the workers of a search on a warm cache load at the same time).
-:func:`warm_cache` compiles ahead of time.
+once per kernel, in an :class:`~sklearn.exceptions.EfficiencyWarning`, and compiles with
+Python's garbage collector paused, under a lock file in the cache's folder: processes that
+start cold together (the workers of a parallel search) compile once, one after the other
+loading what the first wrote, instead of each compiling on a shared CPU. A process that
+finds the kernel in the cache loads it without the lock (the workers of a search on a warm
+cache load at the same time). :func:`warm_cache` compiles ahead of time.
 
 A *stale* cache is one Numba cannot see: it checks the timestamp of the file that
 defines a cached function, not of the files whose functions it inlined, so after
@@ -27,6 +27,7 @@ and, if they differ, resets the caches (once per process).
 """
 
 import contextlib
+import gc
 import hashlib
 import os
 import sys
@@ -312,9 +313,10 @@ def call(func, *args):
     if _will_compile(func, args) is False:
         # compiled in this process, or on disk: loading needs no lock (the workers of a
         # search on a warm cache load at the same time)
-        out = _call(func, args)
+        with _collector_paused():
+            out = _call(func, args)
     else:
-        with _compile_lock():
+        with _compile_lock(), _collector_paused():
             # (asked again under the lock: another process may have compiled it meanwhile;
             # the training kernel takes the time, the small helpers compile in a second)
             name = getattr(func, "__name__", "")
@@ -323,6 +325,25 @@ def call(func, *args):
             out = _call(func, args)
     _ready.add(kind)
     return out
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off while Numba compiles or loads a kernel (a
+    first call of its kind), as it was before afterwards. A compilation creates millions
+    of short-lived objects (Numba's IR, types and LLVM's IR as Python objects), and each
+    few hundred set off a collection, which in a process that imported scikit-learn has
+    hundreds of thousands of objects to look at: about a tenth of a cold first fit's time
+    went to them (doc/speed.md). What the compilation leaves for the collector (about
+    100,000 objects) it collects once it is back on."""
+    if not gc.isenabled():  # (off already: the caller's, or a compilation in another thread)
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _call(func, args):

@@ -245,3 +245,48 @@ def test_cold_start_counts_the_instructions_of_a_cachegrind_file():
     """).lstrip().splitlines(keepends=True)
     assert cold_start.count_instructions(lines) == (155, 47)
     assert cold_start.count_instructions([]) == (0, 0)
+
+
+def test_the_collector_is_paused_while_a_kernel_compiles_and_as_it_was_after():
+    """``_numba_cache.call`` turns Python's garbage collector off for a first call (a
+    compilation's millions of short-lived objects set off collections of the whole heap)
+    and back to what it was: on after a compilation and after one that fails, off where
+    the caller had turned it off."""
+    import gc
+
+    import numpy as np
+    from numba import njit
+    from numba.core import event
+
+    from skadapt import _numba_cache
+
+    @njit
+    def twice(x):
+        return 2.0 * x
+
+    @njit
+    def untypable(x):
+        return x.no_such_attribute
+
+    class Listener(event.Listener):
+        def on_start(self, ev):
+            during.append(gc.isenabled())
+
+        def on_end(self, ev):
+            pass
+
+    during = []
+    assert gc.isenabled()
+    with event.install_listener("numba:compile", Listener()):
+        assert _numba_cache.call(twice, 1.5) == 3.0
+        assert gc.isenabled()
+        with pytest.raises(Exception, match="no_such_attribute"):
+            _numba_cache.call(untypable, 1.5)
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            assert _numba_cache.call(twice, np.float32(1.5)) == 3.0  # (a new kind: compiles)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    assert during == [False, False, False]
