@@ -994,7 +994,7 @@ class DendriticClassifier(ClassifierMixin, BaseEstimator):
         kernel = _learner.EPOCH_KERNELS[name]
         args = (*X_args, y_idx, Y, sw, order, batch_size, model.params, *net,
                 *model.kernel_state(), drift, drift_log,
-                *_learner.kernel_workspace(name, net[0], model.params))
+                *_learner.kernel_workspace(name, net[0], model.params, net[5]))
         loss_sum, status = _numba_cache.call(kernel, *args)
         while status == STATUS_CHANGE:  # (a flat kernel leaves the clearing to Python)
             _learner.after_change(args)

@@ -16,7 +16,7 @@ inputs of 50 features or more), with the numbers of the general kernel
 Why other kernels: the general one is written for every rule, scope, activation and
 output, through inlined helpers, tuples and generic casts, and its first compilation takes
 10-15 s (Numba's type inference, mostly). These are functions on the flat arrays, with
-:func:`_add_rows`, :func:`_forward_backward` and :func:`_fill_scalars` (theirs), small
+:func:`_add_rows` and :func:`_forward_backward` (theirs), small
 helpers of the general kernel (``gather_nonzeros``, the detector's ``change_detected``,
 ``_all_finite``; ``block_ends`` written out) and the rule's event as one scalar function
 (:func:`skadapt._rules.default_gain_element`); they allocate nothing (their work arrays
@@ -83,7 +83,7 @@ _RUN_ELEMENTS = 2048
 # anes96, Bananas, Phishing and a 3-class development set, with the same numbers; with 7
 # classes gathering was the slower, and the general kernel's update gained nothing from it)
 _GATHER_MAX_OUTPUTS = 4
-# Slots of the rule's scalars, the work array sc (_fill_scalars)
+# Slots of the rule's scalars, the work array sc (_rule_scalars)
 _N_SCALARS = 12
 
 
@@ -131,23 +131,24 @@ def _add_rows(params, wo, n_out, in_val, in_idx, c, c_end, z, z0):
             z_v[u] += a * w_row[u]
 
 
-def flat_workspace(sizes, n_params, dtype, batched):
+def flat_workspace(sizes, n_params, dtype, batched, fcfg):
     """The work arrays of a flat kernel (:func:`train_epoch_default` with ``batched``
     False, :func:`train_epoch_default_batched` with True) for a network of layer
-    ``sizes`` with ``n_params`` parameters of ``dtype``, its last fourteen arguments:
-    ``a_off``, ``r_off`` (int64: each layer's offsets in the arrays of activations and
-    deltas, one entry per unit of layer ``l + 1``, and of non-zero inputs, one entry per
-    unit of layer ``l``, as :func:`skadapt._kernel.layer_offsets` computes them),
-    ``resume`` (float64, zeros: where a kernel that returned at a declared change goes on,
-    and the loss summed until then: :func:`train_epoch_default`), and the
-    scratch arrays, whatever they hold: per layer its number of non-zero inputs
+    ``sizes`` with ``n_params`` parameters of ``dtype`` and the float configuration
+    ``fcfg``, its last fourteen arguments: ``a_off``, ``r_off`` (int64: each layer's
+    offsets in the arrays of activations and deltas, one entry per unit of layer
+    ``l + 1``, and of non-zero inputs, one entry per unit of layer ``l``, as
+    :func:`skadapt._kernel.layer_offsets` computes them), ``resume`` (float64, zeros: where
+    a kernel that returned at a declared change goes on, and the loss summed until then:
+    :func:`train_epoch_default`), the rule's scalars ``sc`` (:func:`_rule_scalars`), and
+    the scratch arrays, whatever they hold: per layer its number of non-zero inputs
     ``n_in_nz`` and of touched rows ``nrows``; every layer's non-zero inputs (positions
     ``in_idx``, values ``in_val``, at ``r_off``), the rows' marks ``touched`` and lists
     ``rows`` (the mini-batch kernel's), the online kernel's positions ``ipool`` (two
-    buffers of the widest layer, at least ``_RUN_ELEMENTS``), the rule's scalars ``sc``
-    (:func:`_fill_scalars`), the activations ``acts`` and ``deltas`` (at ``a_off``), and
-    ``fpool``: the mini-batch kernel's accumulated gradient (one per parameter), the
-    online kernel's five buffers of the widest layer (parameters' dtype), in that order.
+    buffers of the widest layer, at least ``_RUN_ELEMENTS``), the activations ``acts`` and
+    ``deltas`` (at ``a_off``), and ``fpool``: the mini-batch kernel's accumulated gradient
+    (one per parameter), the online kernel's five buffers of the widest layer (parameters'
+    dtype), in that order.
 
     Allocated here, not in the kernels: a kernel's first compilation compiles Numba's
     implementation of ``np.zeros`` for each kind of array it allocates, and the offsets'
@@ -168,30 +169,28 @@ def flat_workspace(sizes, n_params, dtype, batched):
     widest = 0 if batched else max(_RUN_ELEMENTS, *sizes)
     i64 = np.int64
     n_pool = n_params if batched else 5 * widest
-    return (np.array(a_off, i64), np.array(r_off, i64), np.zeros(2), np.zeros(n_layers, i64),
-            np.zeros(n_layers, i64), np.zeros(n_rows, i64), np.zeros(n_rows, i64),
-            np.zeros(n_rows, i64), np.zeros(2 * widest, i64), np.zeros(_N_SCALARS, dtype),
+    return (np.array(a_off, i64), np.array(r_off, i64), np.zeros(2),
+            _rule_scalars(fcfg, dtype),
+            np.zeros(n_layers, i64), np.zeros(n_layers, i64), np.zeros(n_rows, i64),
+            np.zeros(n_rows, i64), np.zeros(n_rows, i64), np.zeros(2 * widest, i64),
             np.zeros(n_acts, dtype), np.zeros(n_acts, dtype), np.zeros(n_rows, dtype),
             np.zeros(n_pool, dtype))
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _fill_scalars(sc, fcfg):
-    """Write the rule's scalars into ``sc``, in the parameters' dtype as the general
-    kernel's gain loop casts them: 0, 1, ``eta0``, ``beta_2``, ``1 - beta_2``,
-    ``epsilon``, ``gain_up``, the trace's decay and its rest, the gain's bounds; slot 11
-    is a scratch slot (an example's weight, a batch's scale)."""
-    sc[0] = 0.0
-    sc[1] = 1.0
-    sc[2] = fcfg[F_ETA0]
-    sc[3] = fcfg[F_BETA2]
-    sc[4] = fcfg[F_V_REST]
-    sc[5] = fcfg[F_EPS]
-    sc[6] = fcfg[F_GAIN_UP]
-    sc[7] = fcfg[F_TRACE_DECAY]
-    sc[8] = 1.0 - fcfg[F_TRACE_DECAY]
-    sc[9] = fcfg[F_GAIN_MIN]
-    sc[10] = fcfg[F_GAIN_MAX]
+def _rule_scalars(fcfg, dtype):
+    """The flat kernels' ``sc``: the rule's scalars from the float configuration
+    ``fcfg``, in the parameters' ``dtype`` as the general kernel's gain loop casts them
+    (each computed in float64, then rounded once): 0, 1, ``eta0``, ``beta_2``,
+    ``1 - beta_2``, ``epsilon``, ``gain_up``, the trace's decay and its rest, the gain's
+    bounds; slot 11 is the kernels' scratch slot (an example's weight, a batch's scale).
+    Written here, not in the kernels: each of the eleven assignments cost a kernel's first
+    compilation about 30,000 Python calls (all of them 3.9% of a cold first fit's,
+    doc/speed.md)."""
+    sc = np.zeros(_N_SCALARS, dtype)
+    sc[:11] = (0.0, 1.0, fcfg[F_ETA0], fcfg[F_BETA2], fcfg[F_V_REST], fcfg[F_EPS],
+               fcfg[F_GAIN_UP], fcfg[F_TRACE_DECAY], 1.0 - fcfg[F_TRACE_DECAY],
+               fcfg[F_GAIN_MIN], fcfg[F_GAIN_MAX])
+    return sc
 
 
 @njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION)
@@ -273,12 +272,13 @@ def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, i
 def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw,
                         order, batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg,
                         pstate, gstate, glast, counters, drift, drift_log, a_off, r_off,
-                        resume, n_in_nz, nrows, in_idx, touched, rows, ipool, sc, acts, deltas,
+                        resume, sc, n_in_nz, nrows, in_idx, touched, rows, ipool, acts, deltas,
                         in_val, fpool):
     """:func:`skadapt._kernel.train_epoch` for the configurations of
     :func:`default_configuration` only (the caller's promise: it is not checked); the same
     arguments and result, and fourteen more: the work arrays of :func:`flat_workspace`
-    (``batched=False``; any content but the offsets ``a_off``, ``r_off`` and ``resume``).
+    (``batched=False``; any content but the offsets ``a_off``, ``r_off``, ``resume`` and
+    the rule's scalars ``sc``).
     One more result: where the change detector declares a change, at the example
     ``order[q]`` (its forward and backward pass done, its update not), the kernel does not
     clear the direct path itself: it returns ``STATUS_CHANGE`` with ``q + 1`` in
@@ -304,11 +304,11 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
     offsets (:func:`_step_events`): an index computed from a signed offset costs Numba's
     check for negative indices, which stops vectorisation.
     ``Y``, ``batch_size`` (1), ``g_off``, ``icfg``, ``glast`` and ``drift_log`` are not
-    read (they are for :func:`skadapt._learner.after_change`).
+    read (they are for :func:`skadapt._learner.after_change`), nor is ``fcfg``: its
+    scalars come in ``sc``.
     """
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
-    _fill_scalars(sc, fcfg)
     widest = ipool.shape[0] // 2  # (the widest layer, at least _RUN_ELEMENTS)
     gbuf = fpool[0:widest]  # a run's gradients, and the gathered weights and state
     wbuf = fpool[widest : 2 * widest]
@@ -432,7 +432,7 @@ def _step_events(g, g0, scale, n, w_r, gain_r, prev_r, v_r, p0, sc):
     is non-zero ("+ zero" keeps the store unconditional). ``g[g0 : g0 + n]`` is consumed
     (zeroed: the mini-batch kernel's accumulated gradient is ready for the next batch; the
     online kernel's buffer is rewritten anyway). ``sc``: the rule's scalars
-    (:func:`_fill_scalars`). The update of both flat kernels.
+    (:func:`_rule_scalars`). The update of both flat kernels.
 
     The positions are unsigned (uint64), which Numba indexes without its check for
     negative indices, so LLVM vectorises the loop without views from 0: five slices fewer
@@ -491,8 +491,8 @@ def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
 def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y,
                                 sw, order, batch_size, params, sizes, w_off, b_off, g_off, icfg,
                                 fcfg, pstate, gstate, glast, counters, drift, drift_log,
-                                a_off, r_off, resume, n_in_nz, nrows, in_idx, touched, rows,
-                                ipool, sc, acts, deltas, in_val, fpool):
+                                a_off, r_off, resume, sc, n_in_nz, nrows, in_idx, touched,
+                                rows, ipool, acts, deltas, in_val, fpool):
     """:func:`train_epoch_default` in mini-batches of ``batch_size`` (> 1): the same
     arguments (the work arrays of :func:`flat_workspace` with ``batched=True``) and
     result, and the same numbers as the general kernel (:func:`skadapt._kernel.train_epoch`)
@@ -508,11 +508,10 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
     visited, so sparse inputs stay cheap. At a declared change it returns
     ``STATUS_CHANGE`` as :func:`train_epoch_default` does, in the middle of a batch if so:
     called again, it goes on with that example's gradient, the batch's accumulated one
-    kept. ``Y``, ``g_off``, ``icfg``, ``glast`` and ``drift_log`` are not read.
+    kept. ``Y``, ``g_off``, ``icfg``, ``fcfg``, ``glast`` and ``drift_log`` are not read.
     """
     n_layers = sizes.shape[0] - 1
     n_blocks = w_off.shape[0]
-    _fill_scalars(sc, fcfg)
     G = fpool
     # G: the batch's summed gradient; touched, rows, nrows: every layer's rows with a
     # non-zero input in the batch (at r_off); all zero at the start of a batch, and kept

@@ -88,13 +88,14 @@ def after_change(args):
     log[0] = k
 
 
-def kernel_workspace(name, sizes, params):
+def kernel_workspace(name, sizes, params, fcfg):
     """The arguments the training kernel ``name`` takes after the 25 they all take: the
     flat kernels' work arrays (:func:`skadapt._kernel_default.flat_workspace`) for a
-    network of layer ``sizes`` with the parameters ``params``; none for the others."""
+    network of layer ``sizes`` with the parameters ``params`` and the float configuration
+    ``fcfg`` (the rule's scalars); none for the others."""
     if name == "train_epoch_default" or name == "train_epoch_default_batched":
         return flat_workspace(sizes, params.shape[0], params.dtype,
-                              name == "train_epoch_default_batched")
+                              name == "train_epoch_default_batched", fcfg)
     return ()
 
 

@@ -543,7 +543,7 @@ dbd_phi, dbd_theta, rprop_increase, rprop_decrease
             st["params"], np.asarray(sizes, np.int64), w_off, b_off, g_off,
             self._icfg, self._fcfg, st["pstate"], st["gstate"], st["glast"],
             st["counters"], st["drift"], np.zeros(_DRIFT_LOG, np.int64),
-            *_learner.kernel_workspace(self._kernel, sizes, st["params"]),
+            *_learner.kernel_workspace(self._kernel, sizes, st["params"], self._fcfg),
         )
         self._xbuf = np.zeros(n)
         self._pbuf = np.zeros(sizes[-1])

@@ -200,12 +200,14 @@ def test_after_change_reads_the_arguments_of_both_flat_kernels():
 @pytest.mark.parametrize("sizes", [(5, 3), (4, 7, 2), (64, 30, 20, 10), (3, 2100, 3)], ids=str)
 def test_flat_workspace_has_the_general_kernels_layer_offsets(sizes):
     """The offsets :func:`flat_workspace` gives are those of ``layer_offsets`` (the general
-    kernel's; no wrapper for Python, so asked through a jitted function), and the work
-    arrays have the kernels' dtypes and sizes."""
+    kernel's; no wrapper for Python, so asked through a jitted function), the work
+    arrays have the kernels' dtypes and sizes, and the rule's scalars are the
+    configuration's, in the parameters' dtype."""
     from numba import njit
 
     from skadapt._kernel import layer_offsets
     from skadapt._kernel_default import _N_SCALARS, _RUN_ELEMENTS, flat_workspace
+    from skadapt._rules import F_ETA0, F_TRACE_DECAY
 
     @njit
     def offsets(sizes):
@@ -213,20 +215,25 @@ def test_flat_workspace_has_the_general_kernels_layer_offsets(sizes):
 
     a_off, r_off, n_acts, n_rows = offsets(np.array(sizes, np.int64))
     n_layers = len(sizes) - 1
+    fcfg = _config.make_config(DendriticClassifier(learning_rate_init=0.1, max_gain=7.0))[1]
     for batched in (False, True):
-        work = flat_workspace(sizes, 1000, np.float32, batched)
+        work = flat_workspace(sizes, 1000, np.float32, batched, fcfg)
         np.testing.assert_array_equal(work[0], a_off)
         np.testing.assert_array_equal(work[1], r_off)
         widest = 0 if batched else max(_RUN_ELEMENTS, *sizes)
-        # a_off, r_off; resume; n_in_nz, nrows, in_idx, touched, rows, ipool; sc, acts,
+        # a_off, r_off; resume; sc; n_in_nz, nrows, in_idx, touched, rows, ipool; acts,
         # deltas, in_val, fpool
-        expected = [(n_layers,)] * 2 + [(2,)] + [(n_layers,)] * 2 + [(n_rows,)] * 3
-        expected += [(2 * widest,), (_N_SCALARS,), (n_acts,), (n_acts,), (n_rows,),
-                     (1000 if batched else 5 * widest,)]
+        expected = [(n_layers,)] * 2 + [(2,), (_N_SCALARS,)] + [(n_layers,)] * 2
+        expected += [(n_rows,)] * 3 + [(2 * widest,), (n_acts,), (n_acts,), (n_rows,),
+                                       (1000 if batched else 5 * widest,)]
         assert [w.shape for w in work] == expected
         i64, f64, f32 = np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.float32)
-        assert [w.dtype for w in work] == [i64] * 2 + [f64] + [i64] * 6 + [f32] * 5
+        assert [w.dtype for w in work] == [i64] * 2 + [f64, f32] + [i64] * 6 + [f32] * 4
         assert not work[2].any()  # (resume: a fresh epoch)
+        sc = work[3]
+        assert (sc[0], sc[1], sc[10]) == (0.0, 1.0, 7.0)
+        assert sc[2] == np.float32(fcfg[F_ETA0]) and sc[2] != np.float32(0.0)
+        assert sc[8] == np.float32(1.0 - fcfg[F_TRACE_DECAY])
         assert all(w.flags.c_contiguous for w in work)
 
 
@@ -250,10 +257,10 @@ def test_flat_kernels_read_nothing_left_in_their_workspace(batch_size, monkeypat
     fresh = _learner.kernel_workspace
     kept = {}
 
-    def leftovers(name, sizes, params):
+    def leftovers(name, sizes, params, fcfg):
         if name not in kept:
-            work = fresh(name, sizes, params)
-            for w in work[3:]:  # all but the offsets and where to resume (the caller's)
+            work = fresh(name, sizes, params, fcfg)
+            for w in work[4:]:  # all but the offsets, the resume and scalars (the caller's)
                 if w.dtype.kind == "f":
                     w[:] = np.nan
                 else:
