@@ -54,9 +54,9 @@ CODE = textwrap.dedent("""
 # what a fit of the defaults compiles: the default configuration's kernel and its helpers
 # (its small helpers, the detector's change_detected and _all_finite, are inlined; it gets
 # the rule's scalars from Python; it clears the direct path at a change in Python, so no
-# clear_direct_path; it allocates
-# nothing, so no implementation of np.zeros either; its rule gets its 0 and 1 from the
-# kernel, so no implementation of _rules.like, "impl", either)
+# clear_direct_path; it allocates nothing, so no implementation of np.zeros either; its
+# rule gets its 0 and 1 from the kernel, so no implementation of _rules.like, "impl",
+# either)
 DEFAULT_KERNEL_FUNCTIONS = ("train_epoch_default", "_add_rows", "_forward_backward",
                             "gather_nonzeros", "default_gain_element")
 
