@@ -580,7 +580,7 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
         # ---- the update with the mean gradient: every block's touched rows and biases.
         # (*) Names bound once in the kernel, not again in a second loop: Numba's SSA pass
         # rewrites the whole function once for each name bound more than once, and the
-        # inlined block_ends bound two more (a first compilation's Python calls: 2.4%
+        # inlined block_ends bound two more (a first compilation's Python calls: 2.2%
         # fewer on load_digits, doc/speed.md)
         sc[11] = 1.0 / (stop - start)
         scale = sc[11]
