@@ -50,6 +50,7 @@ from ._rules import (
     I_STEP_SIZE,
     I_WRITES,
     KERNEL_ONLY,
+    NO_REWRITES,
     RULE_GAIN,
     SCOPE_DENDRITE,
     SCOPE_SYNAPSE,
@@ -59,6 +60,7 @@ from ._rules import (
     gain_coefficients,
     gain_event,
     like,
+    numba_option,
     relaxed_gain,
     step_scalar,
     step_size,
@@ -73,17 +75,6 @@ STATUS_NONFINITE_WEIGHTS = 2
 STATUS_CHANGE = 3
 
 
-def _without_nrt():
-    """Numba's option that compiles a function without its reference counting (``_nrt``):
-    ``{"_nrt": False}``, or nothing where this Numba has no such option (it is not part of
-    Numba's documented API; without it the functions compile as before)."""
-    try:
-        from numba.core.options import DefaultOptions
-    except ImportError:  # pragma: no cover (a Numba that moved its options)
-        return {}
-    return {"_nrt": False} if hasattr(DefaultOptions, "_nrt") else {}
-
-
 # The option of a function that allocates no array (it works on its arguments and views of
 # them): no reference counting of the arrays it views or passes on. The flat kernels
 # (skadapt._kernel_default) and the helpers they call compile with it: a cold first fit of
@@ -91,7 +82,7 @@ def _without_nrt():
 # time, 1.03x in alternated ones (online 0.98x and 0.92x; doc/speed.md). A function with it
 # cannot allocate an array (Numba refuses to compile np.zeros there): a new buffer is a view
 # of the flat kernels' work arrays.
-NO_ALLOCATION = _without_nrt()
+NO_ALLOCATION = numba_option("_nrt", False)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -210,7 +201,7 @@ def _add_rows(in_val, in_idx, c, c_end, params, wo, n_out, z):
         _axpy(in_val[c_rest], params[r : r + n_out], z)
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION)
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION, **NO_REWRITES)
 def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, vals, idx):
     """Write the non-zero values of sample ``i`` as the network sees them, ``(x -
     in_shift) * in_scale`` column by column (the inputs' normalisation; CSR input is never
