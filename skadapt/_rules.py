@@ -43,15 +43,51 @@ def numba_option(name, value):
     return {name: value} if hasattr(DefaultOptions, name) else {}
 
 
-# The option of the flat kernels (skadapt._kernel_default) and of the units they call:
-# Numba's rewrite passes off (``no_rewrites``). Before type inference they fold constants
-# and branches on them (none in these functions) and turn constant indices into static
-# ones, which arrays then index as any other; after it they fuse whole-array expressions
-# (none here). Skipped, a cold first fit of the defaults makes 6% fewer Python calls and
-# 4% fewer machine instructions of compilation, with the same numbers and the same warm
-# speed (doc/speed.md, step (11)). Not for the general kernels: ``train_epoch_online``
-# needs the pruning of its constant branches.
-NO_REWRITES = numba_option("no_rewrites", True)
+try:  # (the pieces of Numba's compiler that a pipeline of its own is built from)
+    from numba.core import typed_passes, untyped_passes
+    from numba.core.compiler import CompilerBase, DefaultPassBuilder
+    from numba.core.compiler_machinery import PassManager
+
+    _PASSES_WITHOUT_WORK = (
+        untyped_passes.WithLifting,  # (``with`` blocks)
+        untyped_passes.InlineClosureLikes,  # (closures defined in the function)
+        typed_passes.InlineOverloads,  # (overloads declared inline)
+        typed_passes.NoPythonSupportedFeatureValidation,  # (checks for the above)
+        typed_passes.DumpParforDiagnostics,  # (parallel=True)
+    )
+except (ImportError, AttributeError):  # pragma: no cover (a Numba that moved them)
+    CompilerBase = None
+
+
+if CompilerBase is not None:
+
+    class LeanCompiler(CompilerBase):
+        """Numba's nopython pipeline without the passes that have no work in the flat
+        kernels and their units (``_PASSES_WITHOUT_WORK``): Numba's documented way to
+        customise the compiler of one function (``pipeline_class``)."""
+
+        def define_pipelines(self):
+            default = DefaultPassBuilder.define_nopython_pipeline(self.state)
+            lean = PassManager("skadapt_lean")
+            for pass_class, description in default.passes:
+                if pass_class not in _PASSES_WITHOUT_WORK:
+                    lean.add_pass(pass_class, description)
+            lean.finalize()
+            return [lean]
+
+
+# The compilation of the flat kernels (skadapt._kernel_default) and of the units they
+# call: (1) Numba's rewrite passes off (``no_rewrites``). Before type inference they fold
+# constants and branches on them (none in these functions) and turn constant indices into
+# static ones, which arrays then index as any other; after it they fuse whole-array
+# expressions (none here). (2) Numba's pipeline without five passes that have nothing to
+# do here (``LeanCompiler``). Each cut a cold first fit of the defaults' Python calls by
+# about 5%, with the same numbers and the same machine code (doc/speed.md, step (11)).
+# Not for the general kernels: ``train_epoch_online`` needs the pruning of its constant
+# branches. Where this Numba lacks either, the functions compile as before.
+LEAN_PASSES = numba_option("no_rewrites", True)
+if CompilerBase is not None:
+    LEAN_PASSES["pipeline_class"] = LeanCompiler
 
 # ---------------------------------------------------------------- rule codes
 RULE_SGD = 0
@@ -249,7 +285,7 @@ def gain_element(gd, w, gain, prev, v, dt, decay, decay_on, weight, coef, base, 
     return (w if skipped else w - eta0 * gain * d), gain, prev, (v if skipped else v_new)
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_REWRITES)
+@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **LEAN_PASSES)
 def default_gain_element(gd, w, gain, prev, v, gain_up, theta, theta_rest, gain_min, gain_max,
                          beta2, beta2_rest, eps, eta0, zero, one):
     """:func:`gain_element` of the default dendritic configuration (additive growth by

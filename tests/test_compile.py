@@ -291,3 +291,50 @@ def test_the_collector_is_paused_while_a_kernel_compiles_and_as_it_was_after():
         finally:
             gc.enable()
     assert during == [False, False, False]
+
+
+def test_the_flat_kernels_compile_through_the_lean_pipeline():
+    """The flat kernels and the units they call compile without Numba's rewrites and
+    without the passes that have no work in them (``_rules.LEAN_PASSES``); a function
+    compiled that way runs every other pass and computes what the default pipeline does."""
+    import numpy as np
+    from numba import njit
+
+    from skadapt import _kernel, _kernel_default, _rules
+
+    assert _rules.LEAN_PASSES == {"no_rewrites": True, "pipeline_class": _rules.LeanCompiler}
+    lean_units = [_kernel_default.train_epoch_default, _kernel_default.train_epoch_default_batched,
+                  _kernel_default._forward_backward, _kernel_default._add_rows,
+                  _kernel_default._step_accumulated, _kernel.gather_nonzeros,
+                  _rules.default_gain_element]
+    for unit in lean_units:
+        assert unit.targetoptions.get("no_rewrites") is True, unit.py_func.__name__
+        assert unit._compiler.pipeline_class is _rules.LeanCompiler, unit.py_func.__name__
+    # the general kernels keep Numba's pipeline (train_epoch_online prunes constant branches)
+    for unit in (_kernel.train_epoch, _kernel.train_epoch_online):
+        assert "no_rewrites" not in unit.targetoptions
+        assert unit._compiler.pipeline_class is not _rules.LeanCompiler
+
+    def running_max(x, out):
+        m = x[0]
+        for i in range(x.shape[0]):
+            m = x[i] if x[i] > m else m
+            out[i] = m
+        return out.sum()
+
+    lean = njit(**_rules.LEAN_PASSES)(running_max)
+    default = njit(running_max)
+    x = np.random.default_rng(0).normal(size=50)
+    out_lean, out_default = np.empty(50), np.empty(50)
+    assert lean(x, out_lean) == default(x, out_default)
+    np.testing.assert_array_equal(out_lean, np.maximum.accumulate(x))
+    np.testing.assert_array_equal(out_lean, out_default)
+    (passes,) = lean.overloads[lean.signatures[0]].metadata["pipeline_times"].values()
+    ran = {name.split("_", 1)[1] for name in passes}
+    assert {"nopython_type_inference", "native_lowering", "inline_inlinables"} <= ran
+    skipped = {"inline_closure_likes", "with_lifting", "inline_overloads",
+               "nopython_rewrites", "generic_rewrites"}
+    assert not ran & skipped
+    (default_passes,) = default.overloads[default.signatures[0]].metadata[
+        "pipeline_times"].values()
+    assert skipped <= {name.split("_", 1)[1] for name in default_passes}
