@@ -54,6 +54,12 @@ try:  # (the pieces of Numba's compiler that a pipeline of its own is built from
         typed_passes.InlineOverloads,  # (overloads declared inline)
         typed_passes.NoPythonSupportedFeatureValidation,  # (checks for the above)
         typed_passes.DumpParforDiagnostics,  # (parallel=True)
+        # (SSA form: a name bound more than once is typed per binding; the flat kernels
+        # give each name one type, so without it the types and the machine code are the
+        # same. A name bound with two types would be unified, or refused, in this
+        # pipeline: the kernel tests compare the flat kernels with the general ones bit
+        # for bit)
+        untyped_passes.ReconstructSSA,
     )
 except (ImportError, AttributeError):  # pragma: no cover (a Numba that moved them)
     CompilerBase = None
@@ -80,11 +86,11 @@ if CompilerBase is not None:
 # call: (1) Numba's rewrite passes off (``no_rewrites``). Before type inference they fold
 # constants and branches on them (none in these functions) and turn constant indices into
 # static ones, which arrays then index as any other; after it they fuse whole-array
-# expressions (none here). (2) Numba's pipeline without five passes that have nothing to
-# do here (``LeanCompiler``). Each cut a cold first fit of the defaults' Python calls by
-# about 5%, with the same numbers and the same machine code (doc/speed.md, step (11)).
-# Not for the general kernels: ``train_epoch_online`` needs the pruning of its constant
-# branches. Where this Numba lacks either, the functions compile as before.
+# expressions (none here). (2) Numba's pipeline without six passes that have nothing to
+# do here (``LeanCompiler``). Together they cut a cold first fit of the defaults' Python
+# calls by 16-19%, with the same numbers and the same machine code (doc/speed.md, step
+# (11)). Not for the general kernels: ``train_epoch_online`` needs the pruning of its
+# constant branches. Where this Numba lacks either, the functions compile as before.
 LEAN_PASSES = numba_option("no_rewrites", True)
 if CompilerBase is not None:
     LEAN_PASSES["pipeline_class"] = LeanCompiler
