@@ -149,7 +149,7 @@ def _all_finite(x):
     and that costs its type inference one more pass over the whole kernel that inlines
     the function (3 passes instead of 2: 5-6% of a first compilation's Python calls)."""
     bad = np.bool_(False)  # (*)
-    for p in range(x.shape[0]):
+    for p in range(len(x)):
         bad |= (x[p] - x[p]) != 0.0
     return not bad
 
@@ -210,7 +210,7 @@ def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, 
     if not is_sparse:  # branch-free, as _nonzeros
         x = X[i]
         m = np.int64(0)  # (not the literal 0: see _all_finite's (*))
-        for j in range(x.shape[0]):
+        for j in range(len(x)):
             v = (x[j] - in_shift[j]) * in_scale[j]
             vals[m] = v
             idx[m] = j

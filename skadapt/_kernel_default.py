@@ -207,8 +207,8 @@ def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, i
     again inside the kernel, which cost a cold first fit's compilation 9% more Python calls
     and 5% more machine instructions (doc/speed.md, step (7)); with the wrappers for calls
     from Python, as session 14 compiled it, it cost 0.3 s more than inlined."""
-    n_layers = sizes.shape[0] - 1
-    n_blocks = w_off.shape[0]
+    n_layers = len(sizes) - 1
+    n_blocks = len(w_off)
     zero = sc[0]
     k = sizes[n_layers]
     zo = a_off[n_layers - 1]  # the output layer's sums and deltas
@@ -309,9 +309,9 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
     read (they are for :func:`skadapt._learner.after_change`), nor is ``fcfg``: its
     scalars come in ``sc``.
     """
-    n_layers = sizes.shape[0] - 1
-    n_blocks = w_off.shape[0]
-    widest = ipool.shape[0] // 2  # (the widest layer, at least _RUN_ELEMENTS)
+    n_layers = len(sizes) - 1
+    n_blocks = len(w_off)
+    widest = len(ipool) // 2  # (the widest layer, at least _RUN_ELEMENTS)
     gbuf = fpool[0:widest]  # a run's gradients, and the gathered weights and state
     wbuf = fpool[widest : 2 * widest]
     gnbuf = fpool[2 * widest : 3 * widest]
@@ -329,7 +329,7 @@ def train_epoch_default(X, data, indices, indptr, is_sparse, in_shift, in_scale,
     loss_sum = resume[1]
     resume[0] = 0.0
     resume[1] = 0.0
-    for q in range(order.shape[0]):
+    for q in range(len(order)):
         if q + 1 < done:
             continue  # (learned before the change)
         if q + 1 > done:  # (the example at the change has had its passes: its update is next)
@@ -513,8 +513,8 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
     called again, it goes on with that example's gradient, the batch's accumulated one
     kept. ``Y``, ``g_off``, ``icfg``, ``fcfg``, ``glast`` and ``drift_log`` are not read.
     """
-    n_layers = sizes.shape[0] - 1
-    n_blocks = w_off.shape[0]
+    n_layers = len(sizes) - 1
+    n_blocks = len(w_off)
     G = fpool
     # G: the batch's summed gradient; touched, rows, nrows: every layer's rows with a
     # non-zero input in the batch (at r_off); all zero at the start of a batch, and kept
@@ -524,9 +524,9 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
     resume[0] = 0.0
     resume[1] = 0.0
     if done == 0:
-        for p in range(G.shape[0]):
+        for p in range(len(G)):
             G[p] = 0.0
-        for r in range(touched.shape[0]):
+        for r in range(len(touched)):
             touched[r] = 0
         for l_start in range(n_layers):
             nrows[l_start] = 0
@@ -534,7 +534,7 @@ def train_epoch_default_batched(X, data, indices, indptr, is_sparse, in_shift, i
     prev = gstate[1]
     v = pstate[1]
     detect = drift[D_THRESHOLD] > 0.0 and n_blocks > n_layers
-    n = order.shape[0]
+    n = len(order)
     for start in range(0, n, batch_size):
         stop = start + batch_size if start + batch_size < n else n
         if stop < done:
