@@ -23,6 +23,11 @@ import math
 from numba import njit, types
 from numba.extending import overload
 
+# ---------------------------------------------------------------- compile options
+# (of every kernel module's functions: here because _kernel and _kernel_default import
+# this module, and because skadapt._numba_cache's fingerprint of this file then resets the
+# cached kernels when an option changes, which Numba's own cache would not notice)
+
 # The options of a helper that only jitted code calls (here, in skadapt._kernel and in
 # skadapt._kernel_default): no wrapper for calls from Python nor as a C callback, which a
 # cold first fit would compile for nothing (doc/speed.md). Calling such a helper from
@@ -52,7 +57,9 @@ try:  # (the pieces of Numba's compiler that a pipeline of its own is built from
         untyped_passes.WithLifting,  # (``with`` blocks)
         untyped_passes.InlineClosureLikes,  # (closures defined in the function)
         typed_passes.InlineOverloads,  # (overloads declared inline)
-        typed_passes.NoPythonSupportedFeatureValidation,  # (checks for the above)
+        # (raises on constructs nopython mode does not support, closures among them; the
+        # kernel tests compile every lean unit, so one would still fail there)
+        typed_passes.NoPythonSupportedFeatureValidation,
         typed_passes.DumpParforDiagnostics,  # (parallel=True)
         # (SSA form: a name bound more than once is typed per binding; the flat kernels
         # give each name one type, so without it the types and the machine code are the
