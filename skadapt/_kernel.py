@@ -50,7 +50,7 @@ from ._rules import (
     I_STEP_SIZE,
     I_WRITES,
     KERNEL_ONLY,
-    LEAN_PASSES,
+    LEAN_UNIT,
     RULE_GAIN,
     SCOPE_DENDRITE,
     SCOPE_SYNAPSE,
@@ -201,7 +201,7 @@ def _add_rows(in_val, in_idx, c, c_end, params, wo, n_out, z):
         _axpy(in_val[c_rest], params[r : r + n_out], z)
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION, **LEAN_PASSES)
+@njit(error_model="numpy", **NO_ALLOCATION, **LEAN_UNIT)
 def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, vals, idx):
     """Write the non-zero values of sample ``i`` as the network sees them, ``(x -
     in_shift) * in_scale`` column by column (the inputs' normalisation; CSR input is never

@@ -33,8 +33,6 @@ from numba import njit
 
 from ._kernel import (
     D_THRESHOLD,
-    KERNEL_ONLY,
-    LEAN_PASSES,
     NO_ALLOCATION,
     STATUS_CHANGE,
     STATUS_NONFINITE_LOSS,
@@ -70,6 +68,8 @@ from ._rules import (
     I_SCOPE,
     I_SKIP_INCOHERENT,
     I_SPARSE_EVENTS,
+    LEAN_PASSES,
+    LEAN_UNIT,
     RULE_GAIN,
     SCOPE_SYNAPSE,
     default_gain_element,
@@ -102,7 +102,7 @@ def default_configuration(icfg, fcfg):
             and fcfg[F_ALPHA] == 0.0 and fcfg[F_RELAX_TIME] <= 0.0)
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION, **LEAN_PASSES)
+@njit(error_model="numpy", **NO_ALLOCATION, **LEAN_UNIT)
 def _add_rows(params, wo, n_out, in_val, in_idx, c, c_end, z, z0):
     """``z[z0 : z0 + n_out] +=`` the rows of the weight matrix at ``wo`` of the inputs
     ``in_val[c:c_end]`` at ``in_idx[c:c_end]``, each times its input, in their order; four
@@ -194,7 +194,7 @@ def _rule_scalars(fcfg, dtype):
     return sc
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION, **LEAN_PASSES)
+@njit(error_model="numpy", **NO_ALLOCATION, **LEAN_UNIT)
 def _forward_backward(params, sizes, w_off, b_off, a_off, r_off, acts, deltas, in_val, in_idx,
                       n_in_nz, yi, swi, sc):
     """One example's forward pass (ReLU layers, each layer's non-zero outputs kept as the
@@ -481,7 +481,7 @@ def _step_events(g, g0, scale, n, w_r, gain_r, prev_r, v_r, p0, sc):
         g[ge] = zero
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION, **LEAN_PASSES)
+@njit(error_model="numpy", **NO_ALLOCATION, **LEAN_UNIT)
 def _step_accumulated(G, lo, hi, scale, params, gain, prev, v, sc):
     """The events of the parameters ``lo:hi`` (:func:`_step_events`) for the accumulated
     gradient ``G`` times ``scale`` (the general kernel's arithmetic on a row of a

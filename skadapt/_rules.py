@@ -49,9 +49,11 @@ def numba_option(name, value):
 
 
 try:  # (the pieces of Numba's compiler that a pipeline of its own is built from)
+    from numba import _dynfunc
     from numba.core import typed_passes, untyped_passes
+    from numba.core.codegen import JITCodeLibrary
     from numba.core.compiler import CompilerBase, DefaultPassBuilder
-    from numba.core.compiler_machinery import PassManager
+    from numba.core.compiler_machinery import PassManager, register_pass
 
     _PASSES_WITHOUT_WORK = (
         untyped_passes.WithLifting,  # (``with`` blocks)
@@ -74,19 +76,76 @@ except (ImportError, AttributeError):  # pragma: no cover (a Numba that moved th
 
 if CompilerBase is not None:
 
+    class LinkedOnlyLibrary(JITCodeLibrary):
+        """The code library of a unit that only other compiled functions call
+        (``LEAN_UNIT``): finalizing it links in the units it calls and stops at LLVM IR,
+        without the module-level optimization and the machine code of a library of its
+        own. The library of each kernel that calls the unit links that IR in, then
+        optimizes and compiles it with the kernel (as it does with any unit it calls)."""
+
+        def _optimize_final_module(self):
+            pass
+
+        def _finalize_final_module(self):
+            # (Numba's, without handing the module to the JIT engine, which would compile
+            # it to machine code)
+            self._finalize_dynamic_globals()
+            self._verify_declare_only_symbols()
+            self._finalized = True
+
+    @register_pass(mutates_CFG=True, analysis_only=False)
+    class LinkedOnlyLowering(typed_passes.NativeLowering):
+        """Numba's lowering into a :class:`LinkedOnlyLibrary`, in its "no compile" mode
+        (the one its ahead-of-time and C-callback compilers use): LLVM IR only. The
+        function's entry point for Python is one without machine code, as that of any
+        function compiled without a wrapper for Python (``KERNEL_ONLY``): a kernel
+        that calls the unit finds it, as Numba's lowering registers it, by that entry
+        point."""
+
+        _name = "skadapt_linked_only_lowering"
+
+        def run_pass(self, state):
+            library = LinkedOnlyLibrary(state.targetctx.codegen(), state.func_id.func_qualname)
+            state.library = library
+            state.flags.no_compile = True
+            try:
+                super().run_pass(state)
+            finally:
+                state.flags.no_compile = False
+            lowered = state.cr
+            fndesc = lowered.fndesc
+            entry = _dynfunc.make_function(fndesc.lookup_module(),
+                                           fndesc.qualname.split(".")[-1],
+                                           f"compiled code of {fndesc.qualname!r}", 0,
+                                           lowered.env, (library,))
+            state.targetctx.insert_user_function(entry, fndesc, [library])
+            state.reload_init.extend(library._reload_init)
+            state.cr = lowered._replace(cfunc=entry)
+            return True
+
     class LeanCompiler(CompilerBase):
         """Numba's nopython pipeline without the passes that have no work in the flat
         kernels and their units (``_PASSES_WITHOUT_WORK``): Numba's documented way to
         customise the compiler of one function (``pipeline_class``)."""
 
+        _lowering = typed_passes.NativeLowering
+
         def define_pipelines(self):
             default = DefaultPassBuilder.define_nopython_pipeline(self.state)
             lean = PassManager("skadapt_lean")
             for pass_class, description in default.passes:
+                if pass_class is typed_passes.NativeLowering:
+                    pass_class = self._lowering
                 if pass_class not in _PASSES_WITHOUT_WORK:
                     lean.add_pass(pass_class, description)
             lean.finalize()
             return [lean]
+
+    class LeanUnitCompiler(LeanCompiler):
+        """:class:`LeanCompiler` whose lowering stops at LLVM IR
+        (:class:`LinkedOnlyLowering`), for the units of ``LEAN_UNIT``."""
+
+        _lowering = LinkedOnlyLowering
 
 
 # The compilation of the flat kernels (skadapt._kernel_default) and of the units they
@@ -104,6 +163,19 @@ if CompilerBase is not None:
 LEAN_PASSES = numba_option("no_rewrites", True)
 if CompilerBase is not None:
     LEAN_PASSES["pipeline_class"] = LeanCompiler
+
+# The options of the flat kernels' units (helpers only compiled code calls): those of
+# ``KERNEL_ONLY`` and ``LEAN_PASSES``, and a compilation that stops at LLVM IR
+# (``LeanUnitCompiler``). A unit compiled on its own was optimized as a module and
+# compiled to machine code that nothing ran: each kernel links the unit's IR into its own
+# module, optimizes and compiles it there. Without them, a cold first fit of the defaults
+# on ``load_digits`` took 1.45 G more machine instructions (7% of the process; doc/speed.md,
+# step (12)). Not cached (a unit has no machine code to cache; the kernels that call it
+# are cached, and load without compiling it); where this Numba lacks the pieces, cached as
+# before.
+LEAN_UNIT = {**KERNEL_ONLY, **LEAN_PASSES, "cache": CompilerBase is None}
+if CompilerBase is not None:
+    LEAN_UNIT["pipeline_class"] = LeanUnitCompiler
 
 # ---------------------------------------------------------------- rule codes
 RULE_SGD = 0
@@ -301,7 +373,7 @@ def gain_element(gd, w, gain, prev, v, dt, decay, decay_on, weight, coef, base, 
     return (w if skipped else w - eta0 * gain * d), gain, prev, (v if skipped else v_new)
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **LEAN_PASSES)
+@njit(error_model="numpy", **LEAN_UNIT)
 def default_gain_element(gd, w, gain, prev, v, gain_up, theta, theta_rest, gain_min, gain_max,
                          beta2, beta2_rest, eps, eta0, zero, one):
     """:func:`gain_element` of the default dendritic configuration (additive growth by

@@ -295,21 +295,26 @@ def test_the_collector_is_paused_while_a_kernel_compiles_and_as_it_was_after():
 
 def test_the_flat_kernels_compile_through_the_lean_pipeline():
     """The flat kernels and the units they call compile without Numba's rewrites and
-    without the passes that have no work in them (``_rules.LEAN_PASSES``); a function
-    compiled that way runs every other pass and computes what the default pipeline does."""
+    without the passes that have no work in them (``_rules.LEAN_PASSES``), the units to
+    LLVM IR only (``_rules.LEAN_UNIT``); a function compiled that way runs every other
+    pass and computes what the default pipeline does."""
     import numpy as np
     from numba import njit
 
     from skadapt import _kernel, _kernel_default, _rules
 
     assert _rules.LEAN_PASSES == {"no_rewrites": True, "pipeline_class": _rules.LeanCompiler}
-    lean_units = [_kernel_default.train_epoch_default, _kernel_default.train_epoch_default_batched,
-                  _kernel_default._forward_backward, _kernel_default._add_rows,
-                  _kernel_default._step_accumulated, _kernel.gather_nonzeros,
-                  _rules.default_gain_element]
-    for unit in lean_units:
-        assert unit.targetoptions.get("no_rewrites") is True, unit.py_func.__name__
-        assert unit._compiler.pipeline_class is _rules.LeanCompiler, unit.py_func.__name__
+    kernels = [_kernel_default.train_epoch_default, _kernel_default.train_epoch_default_batched]
+    units = [_kernel_default._forward_backward, _kernel_default._add_rows,
+             _kernel_default._step_accumulated, _kernel.gather_nonzeros,
+             _rules.default_gain_element]
+    for func in kernels + units:
+        assert func.targetoptions.get("no_rewrites") is True, func.py_func.__name__
+        lean_unit = func in units
+        assert func._compiler.pipeline_class is (
+            _rules.LeanUnitCompiler if lean_unit else _rules.LeanCompiler), func.py_func.__name__
+        assert func.targetoptions.get("no_cpython_wrapper", False) is lean_unit
+        assert (func._cache.__class__.__name__ == "NullCache") is lean_unit  # (not cached)
     # the general kernels keep Numba's pipeline (train_epoch_online prunes constant branches)
     for unit in (_kernel.train_epoch, _kernel.train_epoch_online):
         assert "no_rewrites" not in unit.targetoptions
@@ -338,3 +343,22 @@ def test_the_flat_kernels_compile_through_the_lean_pipeline():
     (default_passes,) = default.overloads[default.signatures[0]].metadata[
         "pipeline_times"].values()
     assert skipped <= {name.split("_", 1)[1] for name in default_passes}
+
+    # a unit compiled to LLVM IR only: no machine code of its own; a lean function that
+    # calls it links it in and computes what Numba's default pipeline does
+    unit = njit(**_rules.LEAN_UNIT)(running_max)
+
+    def twice(x, out):
+        return unit(x, out) + unit(x[:25], out[:25])
+
+    caller = njit(**_rules.LEAN_PASSES)(twice)
+    out_caller = np.empty(50)
+    got = caller(x, out_caller)
+    assert got == default(x, out_default) + default(x[:25], out_default[:25])
+    np.testing.assert_array_equal(out_caller, out_default)
+    (unit_result,) = unit.overloads.values()
+    assert isinstance(unit_result.library, _rules.LinkedOnlyLibrary)
+    engine = unit_result.library.codegen._engine
+    assert not engine.is_symbol_defined(unit_result.fndesc.mangled_name)
+    (caller_result,) = caller.overloads.values()
+    assert engine.is_symbol_defined(caller_result.fndesc.mangled_name)
