@@ -225,7 +225,7 @@ def gather_nonzeros(X, data, indices, indptr, is_sparse, in_shift, in_scale, i, 
     return m
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY)
+@njit(error_model="numpy", **KERNEL_ONLY)
 def layer_offsets(sizes):
     """Where each layer's values start in the epoch's work arrays: ``a_off[l]``, its
     activations and deltas (one entry per unit of layer ``l + 1``: the hidden layers',
@@ -242,7 +242,7 @@ def layer_offsets(sizes):
     return a_off, r_off, a_off[last] + sizes[last + 1], r_off[last] + sizes[last]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy", **KERNEL_ONLY)
 def sample_gradient(in_val, in_idx, n_in_nz, yi, Y, si, params, sizes, w_off, b_off, a_off,
                     r_off, acts, deltas, G, touched, rows, nrows, act, multilabel, accumulate):
     """Forward and backward pass of one sample; adds ``si`` times its gradient to G.
@@ -360,7 +360,7 @@ def _group_of(j, u, n_in, goff, scope, nd):
     return goff + u  # SCOPE_UNIT
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy", **KERNEL_ONLY)
 def apply_update(params, G, scale, weight, t, scalar, sizes, w_off, b_off, g_off, r_off,
                  touched, rows, nrows, icfg, fcfg, pstate, gstate, glast, gcur):
     """Apply the accumulated gradient ``scale * G`` with the configured rule; zero G.
@@ -485,7 +485,7 @@ def apply_update(params, G, scale, weight, t, scalar, sizes, w_off, b_off, g_off
 BLOCK_ELEMENTS = 2048
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy", **KERNEL_ONLY)
 def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r_off, deltas,
                   gbuf, work, t, weight, scalar, icfg, fcfg, pstate, gstate, glast):
     """The update of one example, straight from its activations and deltas.
@@ -613,7 +613,7 @@ def online_update(in_val, in_idx, n_in_nz, params, sizes, w_off, b_off, a_off, r
                               state)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy", **KERNEL_ONLY)
 def _active_positions(offset, n_out, rows, active, pos):
     """Write into ``pos`` the positions of the active units (``active``) of the rows ``rows``
     of a matrix of ``n_out`` columns at ``offset``, row after row; return their number."""
@@ -626,13 +626,13 @@ def _active_positions(offset, n_out, rows, active, pos):
     return m
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy", **KERNEL_ONLY)
 def _to_buffers(params, pstate, gstate, glast, pos, wbuf, pbuf, gsbuf, lbuf, state):
     """The parameters at the positions ``pos``, and their state, into the buffers."""
     _exchange(params, pstate, gstate, glast, pos, wbuf, pbuf, gsbuf, lbuf, state, True)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy", **KERNEL_ONLY)
 def _from_buffers(params, pstate, gstate, glast, pos, wbuf, pbuf, gsbuf, lbuf, state):
     """The buffers back into the positions ``pos`` (:func:`_to_buffers`' inverse)."""
     _exchange(params, pstate, gstate, glast, pos, wbuf, pbuf, gsbuf, lbuf, state, False)
@@ -711,7 +711,7 @@ def change_detected(loss, drift):
     return True
 
 
-@njit(cache=True, error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION)
+@njit(error_model="numpy", **KERNEL_ONLY, **NO_ALLOCATION)
 def clear_direct_path(params, w_off, g_off, n_layers, t, icfg, fcfg, pstate, gstate, glast):
     """Forget the direct input-to-output path: its weights become zero and its
     optimiser state starts anew (no moments, gains of 1 without a history, clocks at

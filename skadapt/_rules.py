@@ -28,14 +28,6 @@ from numba.extending import overload
 # this module, and because skadapt._numba_cache's fingerprint of this file then resets the
 # cached kernels when an option changes, which Numba's own cache would not notice)
 
-# The options of a helper that only jitted code calls (here, in skadapt._kernel and in
-# skadapt._kernel_default): no wrapper for calls from Python nor as a C callback, which a
-# cold first fit would compile for nothing (doc/speed.md). Calling such a helper from
-# Python crashes the interpreter: tests reach them through the kernels or through a jitted
-# function of their own. The epoch kernels, which Python calls, go without the C wrapper
-# only.
-KERNEL_ONLY = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True)
-
 
 def numba_option(name, value):
     """``{name: value}`` where this Numba's ``njit`` takes the option ``name``, else ``{}``
@@ -70,6 +62,9 @@ try:  # (the pieces of Numba's compiler that a pipeline of its own is built from
         # for bit)
         untyped_passes.ReconstructSSA,
     )
+    # (the parts of Numba's code library that LinkedOnlyLibrary replaces or calls)
+    JITCodeLibrary._optimize_final_module, JITCodeLibrary._finalize_final_module  # noqa: B018
+    JITCodeLibrary._finalize_dynamic_globals, JITCodeLibrary._verify_declare_only_symbols  # noqa: B018
 except (ImportError, AttributeError):  # pragma: no cover (a Numba that moved them)
     CompilerBase = None
 
@@ -78,7 +73,7 @@ if CompilerBase is not None:
 
     class LinkedOnlyLibrary(JITCodeLibrary):
         """The code library of a unit that only other compiled functions call
-        (``LEAN_UNIT``): finalizing it links in the units it calls and stops at LLVM IR,
+        (``KERNEL_ONLY``): finalizing it links in the units it calls and stops at LLVM IR,
         without the module-level optimization and the machine code of a library of its
         own. The library of each kernel that calls the unit links that IR in, then
         optimizes and compiles it with the kernel (as it does with any unit it calls)."""
@@ -123,30 +118,60 @@ if CompilerBase is not None:
             state.cr = lowered._replace(cfunc=entry)
             return True
 
-    class LeanCompiler(CompilerBase):
-        """Numba's nopython pipeline without the passes that have no work in the flat
-        kernels and their units (``_PASSES_WITHOUT_WORK``): Numba's documented way to
-        customise the compiler of one function (``pipeline_class``)."""
+    class NopythonPipeline(CompilerBase):
+        """Numba's nopython pipeline without the passes of ``_skipped``, lowered by
+        ``_lowering``: Numba's documented way to customise the compiler of one function
+        (``pipeline_class``). As it is, Numba's own."""
 
+        _skipped = ()
         _lowering = typed_passes.NativeLowering
 
         def define_pipelines(self):
             default = DefaultPassBuilder.define_nopython_pipeline(self.state)
-            lean = PassManager("skadapt_lean")
+            pipeline = PassManager("skadapt")
             for pass_class, description in default.passes:
                 if pass_class is typed_passes.NativeLowering:
                     pass_class = self._lowering
-                if pass_class not in _PASSES_WITHOUT_WORK:
-                    lean.add_pass(pass_class, description)
-            lean.finalize()
-            return [lean]
+                if pass_class not in self._skipped:
+                    pipeline.add_pass(pass_class, description)
+            pipeline.finalize()
+            return [pipeline]
 
-    class LeanUnitCompiler(LeanCompiler):
-        """:class:`LeanCompiler` whose lowering stops at LLVM IR
-        (:class:`LinkedOnlyLowering`), for the units of ``LEAN_UNIT``."""
+    class UnitCompiler(NopythonPipeline):
+        """Numba's nopython pipeline lowered to LLVM IR only (:class:`LinkedOnlyLowering`),
+        for the helpers of ``KERNEL_ONLY``."""
 
         _lowering = LinkedOnlyLowering
 
+    class LeanCompiler(NopythonPipeline):
+        """Numba's nopython pipeline without the passes that have no work in the flat
+        kernels and their units (``_PASSES_WITHOUT_WORK``), for the flat kernels
+        (``LEAN_PASSES``)."""
+
+        _skipped = _PASSES_WITHOUT_WORK
+
+    class LeanUnitCompiler(LeanCompiler):
+        """:class:`LeanCompiler` lowered to LLVM IR only, for the flat kernels' units
+        (``LEAN_UNIT``)."""
+
+        _lowering = LinkedOnlyLowering
+
+
+# The options of a helper that only compiled code calls (here, in skadapt._kernel and in
+# skadapt._kernel_default): no wrapper for calls from Python nor as a C callback, which a
+# cold first fit would compile for nothing (doc/speed.md), and a compilation that stops
+# at LLVM IR (``UnitCompiler``): compiled on its own, such a helper was optimized as a
+# module and compiled to machine code that nothing ran, since each kernel that calls it
+# links its IR into its own module, and optimizes and compiles it there (doc/speed.md,
+# step (12)). Not cached: it has no machine code to cache, and the kernels that call it
+# are cached and load without compiling it. (Where this Numba lacks the pieces of
+# ``UnitCompiler``, cached and compiled to machine code as before.) Calling such a helper
+# from Python crashes the interpreter: tests reach them through the kernels or through a
+# jitted function of their own. The epoch kernels, which Python calls, go without the C
+# wrapper only.
+KERNEL_ONLY = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True, cache=CompilerBase is None)
+if CompilerBase is not None:
+    KERNEL_ONLY["pipeline_class"] = UnitCompiler
 
 # The compilation of the flat kernels (skadapt._kernel_default) and of the units they
 # call: (1) Numba's rewrite passes off (``no_rewrites``). Before type inference they fold
@@ -164,16 +189,9 @@ LEAN_PASSES = numba_option("no_rewrites", True)
 if CompilerBase is not None:
     LEAN_PASSES["pipeline_class"] = LeanCompiler
 
-# The options of the flat kernels' units (helpers only compiled code calls): those of
-# ``KERNEL_ONLY`` and ``LEAN_PASSES``, and a compilation that stops at LLVM IR
-# (``LeanUnitCompiler``). A unit compiled on its own was optimized as a module and
-# compiled to machine code that nothing ran: each kernel links the unit's IR into its own
-# module, optimizes and compiles it there. Without them, a cold first fit of the defaults
-# on ``load_digits`` took 1.45 G more machine instructions (7% of the process; doc/speed.md,
-# step (12)). Not cached (a unit has no machine code to cache; the kernels that call it
-# are cached, and load without compiling it); where this Numba lacks the pieces, cached as
-# before.
-LEAN_UNIT = {**KERNEL_ONLY, **LEAN_PASSES, "cache": CompilerBase is None}
+# The options of the flat kernels' units: those of ``KERNEL_ONLY`` (their compilation
+# stops at LLVM IR) through the lean pipeline (``LEAN_PASSES``).
+LEAN_UNIT = {**KERNEL_ONLY, **LEAN_PASSES}
 if CompilerBase is not None:
     LEAN_UNIT["pipeline_class"] = LeanUnitCompiler
 

@@ -295,9 +295,10 @@ def test_the_collector_is_paused_while_a_kernel_compiles_and_as_it_was_after():
 
 def test_the_flat_kernels_compile_through_the_lean_pipeline():
     """The flat kernels and the units they call compile without Numba's rewrites and
-    without the passes that have no work in them (``_rules.LEAN_PASSES``), the units to
-    LLVM IR only (``_rules.LEAN_UNIT``); a function compiled that way runs every other
-    pass and computes what the default pipeline does."""
+    without the passes that have no work in them (``_rules.LEAN_PASSES``), their units
+    and the general kernels' helpers to LLVM IR only (``_rules.LEAN_UNIT``,
+    ``_rules.KERNEL_ONLY``); a function compiled that way runs every other pass and
+    computes what the default pipeline does."""
     import numpy as np
     from numba import njit
 
@@ -315,10 +316,18 @@ def test_the_flat_kernels_compile_through_the_lean_pipeline():
             _rules.LeanUnitCompiler if lean_unit else _rules.LeanCompiler), func.py_func.__name__
         assert func.targetoptions.get("no_cpython_wrapper", False) is lean_unit
         assert (func._cache.__class__.__name__ == "NullCache") is lean_unit  # (not cached)
-    # the general kernels keep Numba's pipeline (train_epoch_online prunes constant branches)
-    for unit in (_kernel.train_epoch, _kernel.train_epoch_online):
-        assert "no_rewrites" not in unit.targetoptions
-        assert unit._compiler.pipeline_class is not _rules.LeanCompiler
+    # the general kernels keep Numba's pipeline (train_epoch_online prunes constant branches);
+    # their helpers, too, compile to LLVM IR only
+    for kernel in (_kernel.train_epoch, _kernel.train_epoch_online):
+        assert "no_rewrites" not in kernel.targetoptions
+        assert not issubclass(kernel._compiler.pipeline_class, _rules.NopythonPipeline)
+    helpers = [_kernel.sample_gradient, _kernel.apply_update, _kernel.online_update,
+               _kernel.layer_offsets, _kernel.clear_direct_path, _kernel._active_positions,
+               _kernel._to_buffers, _kernel._from_buffers]
+    for func in helpers:
+        assert "no_rewrites" not in func.targetoptions
+        assert func._compiler.pipeline_class is _rules.UnitCompiler, func.py_func.__name__
+        assert func._cache.__class__.__name__ == "NullCache"
 
     def running_max(x, out):
         m = x[0]
@@ -344,21 +353,24 @@ def test_the_flat_kernels_compile_through_the_lean_pipeline():
         "pipeline_times"].values()
     assert skipped <= {name.split("_", 1)[1] for name in default_passes}
 
-    # a unit compiled to LLVM IR only: no machine code of its own; a lean function that
-    # calls it links it in and computes what Numba's default pipeline does
-    unit = njit(**_rules.LEAN_UNIT)(running_max)
+    # a unit compiled to LLVM IR only: no machine code of its own; a function that calls it
+    # links it in and computes what Numba's default pipeline does
+    def twice_of(unit):
+        def twice(x, out):
+            return unit(x, out) + unit(x[:25], out[:25])
+        return twice
 
-    def twice(x, out):
-        return unit(x, out) + unit(x[:25], out[:25])
-
-    caller = njit(**_rules.LEAN_PASSES)(twice)
-    out_caller = np.empty(50)
-    got = caller(x, out_caller)
-    assert got == default(x, out_default) + default(x[:25], out_default[:25])
-    np.testing.assert_array_equal(out_caller, out_default)
-    (unit_result,) = unit.overloads.values()
-    assert isinstance(unit_result.library, _rules.LinkedOnlyLibrary)
-    engine = unit_result.library.codegen._engine
-    assert not engine.is_symbol_defined(unit_result.fndesc.mangled_name)
-    (caller_result,) = caller.overloads.values()
-    assert engine.is_symbol_defined(caller_result.fndesc.mangled_name)
+    for unit_options, caller_options in ((_rules.LEAN_UNIT, _rules.LEAN_PASSES),
+                                         (_rules.KERNEL_ONLY, {})):
+        unit = njit(**unit_options)(running_max)
+        caller = njit(**caller_options)(twice_of(unit))
+        out_caller = np.empty(50)
+        got = caller(x, out_caller)
+        assert got == default(x, out_default) + default(x[:25], out_default[:25])
+        np.testing.assert_array_equal(out_caller, out_default)
+        (unit_result,) = unit.overloads.values()
+        assert isinstance(unit_result.library, _rules.LinkedOnlyLibrary)
+        engine = unit_result.library.codegen._engine
+        assert not engine.is_symbol_defined(unit_result.fndesc.mangled_name)
+        (caller_result,) = caller.overloads.values()
+        assert engine.is_symbol_defined(caller_result.fndesc.mangled_name)
