@@ -102,11 +102,11 @@ if CompilerBase is not None:
         def run_pass(self, state):
             library = LinkedOnlyLibrary(state.targetctx.codegen(), state.func_id.func_qualname)
             state.library = library
-            state.flags.no_compile = True
+            no_compile, state.flags.no_compile = state.flags.no_compile, True
             try:
                 super().run_pass(state)
             finally:
-                state.flags.no_compile = False
+                state.flags.no_compile = no_compile
             lowered = state.cr
             fndesc = lowered.fndesc
             entry = _dynfunc.make_function(fndesc.lookup_module(),
