@@ -63,8 +63,11 @@ try:  # (the pieces of Numba's compiler that a pipeline of its own is built from
         untyped_passes.ReconstructSSA,
     )
     # (the parts of Numba's code library that LinkedOnlyLibrary replaces or calls)
-    JITCodeLibrary._optimize_final_module, JITCodeLibrary._finalize_final_module  # noqa: B018
-    JITCodeLibrary._finalize_dynamic_globals, JITCodeLibrary._verify_declare_only_symbols  # noqa: B018
+    for _part in ("_optimize_final_module", "_finalize_final_module",
+                  "_finalize_dynamic_globals", "_verify_declare_only_symbols"):
+        if not hasattr(JITCodeLibrary, _part):
+            raise AttributeError(_part)
+    del _part
 except (ImportError, AttributeError):  # pragma: no cover (a Numba that moved them)
     CompilerBase = None
 
