@@ -44,7 +44,7 @@ try:  # (the pieces of Numba's compiler that a pipeline of its own is built from
     from numba import _dynfunc
     from numba.core import typed_passes, untyped_passes
     from numba.core.codegen import JITCodeLibrary
-    from numba.core.compiler import CompilerBase, DefaultPassBuilder
+    from numba.core.compiler import CompilerBase, DefaultPassBuilder, Flags
     from numba.core.compiler_machinery import PassManager, register_pass
 
     _PASSES_WITHOUT_WORK = (
@@ -121,13 +121,37 @@ if CompilerBase is not None:
             state.cr = lowered._replace(cfunc=entry)
             return True
 
+    class CompileFlags(Flags):
+        """Numba's compile flags, whose values and hash take no Python call per option.
+
+        Type inference looks each call's overloads up in caches keyed by the compile's
+        flags: every lookup hashed them and compared them with the key's, and Numba builds
+        both from all the options' values, each read through a Python property (a cold
+        first fit of the defaults: 19,000 such dictionaries). The same values, from the
+        defaults and the options set; the same hash (Numba's hashes the options' names)."""
+
+        __slots__ = ()
+        _defaults = {name: option.default for name, option in Flags.options.items()}
+        _hash = hash(tuple(sorted(Flags.options)))
+
+        def values(self):
+            return {**self._defaults, **self._values}
+
+        def __hash__(self):
+            return self._hash
+
     class NopythonPipeline(CompilerBase):
         """Numba's nopython pipeline without the passes of ``_skipped``, lowered by
         ``_lowering``: Numba's documented way to customise the compiler of one function
-        (``pipeline_class``). As it is, Numba's own."""
+        (``pipeline_class``). As it is, Numba's own, with the flags a
+        :class:`CompileFlags`."""
 
         _skipped = ()
         _lowering = typed_passes.NativeLowering
+
+        def __init__(self, typingctx, targetctx, library, args, return_type, flags, locals):
+            super().__init__(typingctx, targetctx, library, args, return_type,
+                             CompileFlags(flags), locals)
 
         def define_pipelines(self):
             default = DefaultPassBuilder.define_nopython_pipeline(self.state)

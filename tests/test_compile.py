@@ -375,3 +375,38 @@ def test_the_flat_kernels_compile_through_the_lean_pipeline():
         assert not engine.is_symbol_defined(unit_result.fndesc.mangled_name)
         (caller_result,) = caller.overloads.values()
         assert engine.is_symbol_defined(caller_result.fndesc.mangled_name)
+
+
+def test_the_lean_pipelines_flags_are_numbas_with_the_same_values_hash_and_equality():
+    """``_rules.CompileFlags`` (the flags every skadapt pipeline compiles with) holds and
+    compares as Numba's ``Flags`` do, so that the overload caches that type inference
+    looks up by flags find the same entries; only computing its values is cheaper."""
+    from numba.core.compiler import Flags
+    from numba.core.registry import cpu_target
+
+    from skadapt import _rules
+
+    numba_flags = Flags()
+    numba_flags.nrt = True
+    numba_flags.error_model = "numpy"
+    numba_flags.no_cpython_wrapper = True
+    flags = _rules.CompileFlags(numba_flags)
+    assert list(flags.values().items()) == list(numba_flags.values().items())
+    assert set(flags.values()) == set(Flags.options)
+    assert hash(flags) == hash(numba_flags) == hash(Flags())
+    assert flags == numba_flags and numba_flags == flags
+    copied = flags.copy()
+    assert type(copied) is _rules.CompileFlags and copied == flags and copied is not flags
+    cache = {("context", (1, 2), numba_flags): "implementation"}
+    assert cache[("context", (1, 2), flags)] == "implementation"
+    # an option set afterwards shows in the values (nothing is kept from before)
+    flags.no_compile = True
+    assert flags.values()["no_compile"] is True and flags != numba_flags
+    assert ("context", (1, 2), flags) not in cache
+    del flags.no_compile
+    assert flags == numba_flags
+
+    pipeline = _rules.LeanUnitCompiler(cpu_target.typing_context, cpu_target.target_context,
+                                       None, (), None, numba_flags, {})
+    assert type(pipeline.state.flags) is _rules.CompileFlags
+    assert pipeline.state.flags == numba_flags
