@@ -51,6 +51,7 @@ from ._rules import (
     I_WRITES,
     KERNEL_ONLY,
     LEAN_UNIT,
+    PIPELINE,
     RULE_GAIN,
     SCOPE_DENDRITE,
     SCOPE_SYNAPSE,
@@ -755,7 +756,7 @@ def online_epoch(batch_size, icfg):
             and icfg[I_SCOPE] == SCOPE_SYNAPSE)
 
 
-@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True)
+@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True, **PIPELINE)
 def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, order,
                 batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate,
                 glast, counters, drift, drift_log):
@@ -798,7 +799,7 @@ def train_epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, s
                   glast, counters, drift, drift_log, False)
 
 
-@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True)
+@njit(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True, **PIPELINE)
 def train_epoch_online(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw,
                        order, batch_size, params, sizes, w_off, b_off, g_off, icfg, fcfg,
                        pstate, gstate, glast, counters, drift, drift_log):
@@ -888,7 +889,7 @@ def _epoch(X, data, indices, indptr, is_sparse, in_shift, in_scale, y, Y, sw, or
     return loss_sum, STATUS_OK
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **PIPELINE)
 def step_sizes(sizes, w_off, b_off, g_off, icfg, fcfg, pstate, gstate, glast, counters, out):
     """Each parameter's current step size into ``out`` (float64, one per parameter), as
     the rule defines it (:func:`skadapt._rules.step_size`, of the rule's kind

@@ -16,6 +16,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ._rules import PIPELINE
+
 # the smallest scale of an input (the smallest normal float64; a smaller one's reciprocal
 # would overflow): skadapt._classifier's _SMALLEST_SCALE, repeated for the same reason
 _SMALLEST_SCALE = 2.2250738585072014e-308
@@ -37,7 +39,7 @@ def _add_rows(a, n_in, params, wo, n_out, z):
                 z[u] += v * params[r + u]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **PIPELINE)
 def observe(x, stats, shift, inv_scale, centred_share, centred_bound, alike_spread):
     """Count the example ``x`` in the running input statistics ``stats`` (7, n_features:
     largest ``|x|``, examples, non-zeros, mean, sum of squared deviations, largest and
@@ -120,7 +122,7 @@ def observe(x, stats, shift, inv_scale, centred_share, centred_bound, alike_spre
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **PIPELINE)
 def predict_proba_row(x, shift, inv_scale, params, sizes, w_off, b_off, act, out):
     """The class probabilities of one example ``x`` (raw features), written into
     ``out``: the network's forward pass on ``(x - shift) * inv_scale`` (the parameters

@@ -200,6 +200,11 @@ KERNEL_ONLY = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True, cache=Compile
 if CompilerBase is not None:
     KERNEL_ONLY["pipeline_class"] = UnitCompiler
 
+# The compilation of the other compiled functions that Python or a kernel calls (inlined
+# ones compile with their caller): Numba's own pipeline, with the cheaper flags of
+# ``CompileFlags``.
+PIPELINE = {"pipeline_class": NopythonPipeline} if CompilerBase is not None else {}
+
 # The compilation of the flat kernels (skadapt._kernel_default) and of the units they
 # call: (1) Numba's rewrite passes off (``no_rewrites``). Before type inference they fold
 # constants and branches on them (none in these functions) and turn constant indices into
@@ -318,7 +323,7 @@ def _like_jit(x, ref):
 # promotes the arithmetic to float64, as in NumPy.
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **PIPELINE)
 def relaxed_gain(gain, dt, relax_time):
     """Gain relaxed toward 1 after ``dt`` examples without an event."""
     if relax_time <= 0.0 or dt <= 0:
@@ -327,7 +332,7 @@ def relaxed_gain(gain, dt, relax_time):
     return one + (gain - one) * like(math.exp(-dt / relax_time), gain)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **PIPELINE)
 def gain_coefficients(icfg, fcfg, ref):
     """The gain family's configuration as loop-invariant scalars of ``ref``'s dtype.
 
@@ -349,7 +354,7 @@ def gain_coefficients(icfg, fcfg, ref):
             like(fcfg[F_GAIN_MAX], ref), like(fcfg[F_RELAX_TIME], ref))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **PIPELINE)
 def gain_event(gain, prev, dt, signal, up_mul, up_add, fb_mul, fb_add, trace, theta,
                theta_rest, skip_inc, gain_min, gain_max, relax_time):
     """One learning event of an element (or group) of the adaptive-gain family.
@@ -378,7 +383,7 @@ def gain_event(gain, prev, dt, signal, up_mul, up_add, fb_mul, fb_add, trace, th
     return skipped, gain, prev
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **PIPELINE)
 def base_direction(g, v, base, beta2, beta2_rest, eps, weight):
     """The base step direction for gradient ``g`` (adaptive-gain rules).
 
@@ -401,7 +406,7 @@ def base_direction(g, v, base, beta2, beta2_rest, eps, weight):
     return g, v
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **PIPELINE)
 def gain_element(gd, w, gain, prev, v, dt, decay, decay_on, weight, coef, base, eta0, beta2,
                  beta2_rest, eps):
     """One event of one synapse-scope element: :func:`gain_event`, then the step.
@@ -621,7 +626,7 @@ def adagrad_row(w, g, v, scale, decay, eta0, eps):
 # rules and their codes). A new rule is a code, a row function and a branch here.
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **PIPELINE)
 def step_scalar(icfg, fcfg, n_updates):
     """The rule's scalar of the current update, the ``n_updates``-th (float64, computed
     once per update): Adam's bias-corrected step, else the base step ``eta0``."""
@@ -667,7 +672,7 @@ def update_row(w, g, pstate, gstate, glast, row, end, scale, decay, t, weight, s
                      fcfg[F_BETA1], fcfg[F_BETA2], fcfg[F_EPS], scalar)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **PIPELINE)
 def step_size(kind, eta0, scalar, n_updates, gain, dt, relax_time, v, eps):
     """A parameter's current step size, as ``step_sizes_`` reports it (float64 arguments),
     of the kind ``kind`` (``STEP_*``, the rule's): ``eta0``; ``eta0`` times the gain of

@@ -301,6 +301,7 @@ def test_the_flat_kernels_compile_through_the_lean_pipeline():
     computes what the default pipeline does."""
     import numpy as np
     from numba import njit
+    from numba.core import typed_passes
     from numba.core.caching import NullCache
 
     from skadapt import _kernel, _kernel_default, _rules
@@ -317,11 +318,13 @@ def test_the_flat_kernels_compile_through_the_lean_pipeline():
             _rules.LeanUnitCompiler if lean_unit else _rules.LeanCompiler), func.py_func.__name__
         assert func.targetoptions.get("no_cpython_wrapper", False) is lean_unit
         assert isinstance(func._cache, NullCache) is lean_unit  # (not cached)
-    # the general kernels keep Numba's pipeline (train_epoch_online prunes constant branches);
-    # their helpers, too, compile to LLVM IR only
+    # the general kernels keep Numba's pipeline as it is (train_epoch_online prunes constant
+    # branches); their helpers, too, compile to LLVM IR only
     for kernel in (_kernel.train_epoch, _kernel.train_epoch_online):
         assert "no_rewrites" not in kernel.targetoptions
-        assert not issubclass(kernel._compiler.pipeline_class, _rules.NopythonPipeline)
+        assert kernel._compiler.pipeline_class is _rules.NopythonPipeline
+    assert _rules.NopythonPipeline._skipped == ()
+    assert _rules.NopythonPipeline._lowering is typed_passes.NativeLowering
     helpers = [_kernel.sample_gradient, _kernel.apply_update, _kernel.online_update,
                _kernel.layer_offsets, _kernel.clear_direct_path, _kernel._active_positions,
                _kernel._to_buffers, _kernel._from_buffers]
@@ -410,3 +413,23 @@ def test_the_lean_pipelines_flags_are_numbas_with_the_same_values_hash_and_equal
                                        None, (), None, numba_flags, {})
     assert type(pipeline.state.flags) is _rules.CompileFlags
     assert pipeline.state.flags == numba_flags
+
+
+def test_every_compiled_function_of_skadapt_compiles_through_its_pipelines():
+    """Each jitted function of skadapt's kernel modules that Numba compiles on its own (all
+    but those inlined into their callers) compiles through a ``_rules.NopythonPipeline``,
+    and so with ``_rules.CompileFlags``."""
+    from numba.core.registry import CPUDispatcher
+
+    from skadapt import _kernel, _kernel_default, _online, _rules
+
+    compiled = []
+    for module in (_rules, _kernel, _kernel_default, _online):
+        for name, func in vars(module).items():
+            if (isinstance(func, CPUDispatcher) and func.__module__ == module.__name__
+                    and func.targetoptions.get("inline", "never") == "never"):
+                assert issubclass(func._compiler.pipeline_class, _rules.NopythonPipeline), name
+                compiled.append(name)
+    assert {"train_epoch", "train_epoch_online", "train_epoch_default",
+            "train_epoch_default_batched", "observe", "predict_proba_row", "step_sizes",
+            "default_gain_element", "gain_element"} <= set(compiled)
