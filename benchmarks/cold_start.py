@@ -16,7 +16,10 @@ with an empty ``NUMBA_CACHE_DIR`` of its own:
    a lock file lets one compile while the other waits and then loads it) vs ``n_jobs=2``
    in threads (``joblib.parallel_backend("threading")``: one process, one compilation; the
    kernels release the GIL), on an empty cache and on a warm one (the cache a previous
-   search left);
+   search left); next to them, the same grid's search of ``DummyClassifier`` (which
+   learns nothing) with ``n_jobs=1`` and with two process workers: the difference is what
+   starting the workers costs any estimator, and the Dendritic search's ``n_jobs=1`` time
+   beyond the Dummy one is the most that two workers can halve;
 3. ``python -m skadapt warm-cache --dtypes float64`` on an empty cache: all four kernels,
    and ``--kernels default``, the default configuration's two (what a search over its
    values needs).
@@ -108,6 +111,19 @@ SEARCH = textwrap.dedent("""
         warnings.simplefilter("ignore")
         GridSearchCV(DendriticClassifier(random_state=0), dict(learning_rate_init=rates),
                      cv={cv}, n_jobs={n_jobs}).fit(X, y)
+""")
+# The same grid's search of an estimator that learns nothing: what two process workers'
+# start costs any estimator (each starts Python and imports scikit-learn), and what is left
+# of a search when its estimator's own work is taken away
+FLOOR = textwrap.dedent("""
+    from joblib import parallel_backend
+    from sklearn.datasets import load_digits, make_classification
+    from sklearn.dummy import DummyClassifier
+    from sklearn.model_selection import GridSearchCV
+    X, y = {data}
+    with parallel_backend("loky"):
+        GridSearchCV(DummyClassifier(strategy="stratified"),
+                     dict(random_state=list(range({n_rates}))), cv={cv}, n_jobs={n_jobs}).fit(X, y)
 """)
 # (n_jobs, joblib backend) of the searches compared: the table's three columns
 SEARCHES = ((1, "loky"), (2, "loky"), (2, "threading"))
@@ -246,9 +262,16 @@ def main(argv=None):
     print("\nGridSearchCV(DendriticClassifier(), learning rates x folds) on load_digits and "
           "on a 4,000 x 20 make_classification, a fresh process (wall time, medians)\n")
     print("| data | grid | cache | n_jobs=1, s | n_jobs=2, processes, s | n_jobs=2, threads, "
-          "s | processes / n_jobs=1 | threads / n_jobs=1 |")
-    print("|---|---|---|---|---|---|---|---|")
+          "s | processes / n_jobs=1 | threads / n_jobs=1 | n_jobs=1 beyond DummyClassifier's, "
+          "s | two workers' start (DummyClassifier), s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, data, n_rates, cv in GRIDS:
+        floor = []
+        for n_jobs in (1, 2):
+            code = FLOOR.format(data=data, n_rates=n_rates, cv=cv, n_jobs=n_jobs)
+            with tempfile.TemporaryDirectory() as cache:
+                floor.append(float(np.median([run(code, cache)[0]
+                                              for _ in range(args.repeat)])))
         seconds = []
         for n_jobs, backend in SEARCHES:
             code = SEARCH.format(data=data, n_rates=n_rates, cv=cv, n_jobs=n_jobs,
@@ -262,8 +285,11 @@ def main(argv=None):
         for k, label in enumerate(("empty", "warm")):
             one, procs, threads = (sec[k] for sec in seconds)
             print(f"| {name} | {n_rates} x {cv} | {label} | {one:.2f} | {procs:.2f} | "
-                  f"{threads:.2f} | {procs / one:.2f}x | {threads / one:.2f}x |")
-    print()
+                  f"{threads:.2f} | {procs / one:.2f}x | {threads / one:.2f}x | "
+                  f"{one - floor[0]:.2f} | {floor[1] - floor[0]:.2f} |")
+    print("\n(Two process workers save at most half of what n_jobs=1 spends beyond "
+          "DummyClassifier's search, and first pay their start: where that half is less, "
+          "n_jobs=1 is faster, whatever the estimator.)\n")
     for kernels, what in (("default,online,general", "the four kernels"),
                           ("default", "the default configuration's two")):
         with tempfile.TemporaryDirectory() as cache:
