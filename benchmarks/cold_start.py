@@ -19,7 +19,7 @@ with an empty ``NUMBA_CACHE_DIR`` of its own:
    search left); next to them, the same grid's search of ``DummyClassifier`` (which
    learns nothing) with ``n_jobs=1`` and with two process workers: the difference is what
    starting the workers costs any estimator, and the Dendritic search's ``n_jobs=1`` time
-   beyond the Dummy one is the most that two workers can halve;
+   beyond the Dummy one on a warm cache is the most that two workers can halve;
 3. ``python -m skadapt warm-cache --dtypes float64`` on an empty cache: all four kernels,
    and ``--kernels default``, the default configuration's two (what a search over its
    values needs).
@@ -288,8 +288,10 @@ def main(argv=None):
                   f"{threads:.2f} | {procs / one:.2f}x | {threads / one:.2f}x | "
                   f"{one - floor[0]:.2f} | {floor[1] - floor[0]:.2f} |")
     print("\n(Two process workers save at most half of what n_jobs=1 spends beyond "
-          "DummyClassifier's search, and first pay their start: where that half is less, "
-          "n_jobs=1 is faster, whatever the estimator.)\n")
+          "DummyClassifier's search on a warm cache (on an empty one, the compilation is "
+          "in every column: one worker compiles while the other waits), and first pay "
+          "their start: where that half is less, n_jobs=1 is faster, whatever the "
+          "estimator.)\n")
     for kernels, what in (("default,online,general", "the four kernels"),
                           ("default", "the default configuration's two")):
         with tempfile.TemporaryDirectory() as cache:
