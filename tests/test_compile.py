@@ -380,7 +380,7 @@ def test_the_flat_kernels_compile_through_the_lean_pipeline():
         assert engine.is_symbol_defined(caller_result.fndesc.mangled_name)
 
 
-def test_the_lean_pipelines_flags_are_numbas_with_the_same_values_hash_and_equality():
+def test_the_pipelines_flags_are_numbas_with_the_same_values_hash_and_equality():
     """``_rules.CompileFlags`` (the flags every skadapt pipeline compiles with) holds and
     compares as Numba's ``Flags`` do, so that the overload caches that type inference
     looks up by flags find the same entries; only computing its values is cheaper."""
