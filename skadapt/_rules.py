@@ -455,7 +455,10 @@ def default_gain_element(gd, w, gain, prev, v, gain_up, theta, theta_rest, gain_
 # mini-batch path clears its accumulated rows, the online path overwrites its buffer).
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+# (typed and lowered once, to LLVM IR only, and inlined by LLVM where update_row calls it
+# (``forceinline``): inlined by Numba, it was typed and its IR copied again at each of
+# update_row's inlined calls; doc/speed.md, step (14))
+@njit(error_model="numpy", forceinline=True, **KERNEL_ONLY)
 def gain_row(w, g, gain, prev, last, v, scale, decay, t, weight, icfg, fcfg, all_events):
     """Synapse-scope gain rule on one row: every element with a non-zero gradient
     has an event (:func:`gain_element`); the others do not change at all.

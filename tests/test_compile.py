@@ -327,7 +327,7 @@ def test_the_flat_kernels_compile_through_the_lean_pipeline():
     assert _rules.NopythonPipeline._lowering is typed_passes.NativeLowering
     helpers = [_kernel.sample_gradient, _kernel.apply_update, _kernel.online_update,
                _kernel.layer_offsets, _kernel.clear_direct_path, _kernel._active_positions,
-               _kernel._to_buffers, _kernel._from_buffers]
+               _kernel._to_buffers, _kernel._from_buffers, _rules.gain_row]
     for func in helpers:
         assert "no_rewrites" not in func.targetoptions
         assert func._compiler.pipeline_class is _rules.UnitCompiler, func.py_func.__name__
