@@ -332,6 +332,10 @@ def test_the_flat_kernels_compile_through_the_lean_pipeline():
         assert "no_rewrites" not in func.targetoptions
         assert func._compiler.pipeline_class is _rules.UnitCompiler, func.py_func.__name__
         assert isinstance(func._cache, NullCache)
+    # gain_row is inlined by LLVM (a call instead cost the gain rules' training 2.8% more
+    # instructions; doc/speed.md, step (14)); the other helpers are left to LLVM's choice
+    for func in helpers:
+        assert func.targetoptions.get("forceinline", False) is (func is _rules.gain_row)
 
     def running_max(x, out):
         m = x[0]
